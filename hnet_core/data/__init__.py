@@ -1,0 +1,54 @@
+"""Datasets for hypernetwork studies: PTB (char and word), MNIST and its continual-learning
+variants, CIFAR-10. Files are found, SHA-256 checked and, where possible, downloaded by
+:mod:`hnet_core.data._files`; loaders return torch tensors and never import optuna, ray or pandas.
+"""
+
+from hnet_core.data._files import (
+    ENV_VAR,
+    KNOWN_FILES,
+    CorruptDatasetError,
+    DatasetError,
+    MissingDatasetError,
+    data_roots,
+    default_cache_dir,
+    resolve,
+    resolve_all,
+)
+from hnet_core.data.cifar import CIFAR10, load_cifar10, read_cifar10
+from hnet_core.data.mnist import (
+    MNIST,
+    SPLIT_MNIST_DIGITS,
+    Task,
+    TaskSplit,
+    load_mnist,
+    permuted_mnist,
+    split_mnist,
+)
+from hnet_core.data.ptb import BPTTBatches, TokenCorpus, batchify, load_ptb_char, load_ptb_word
+
+__all__ = [
+    "BPTTBatches",
+    "CIFAR10",
+    "CorruptDatasetError",
+    "DatasetError",
+    "ENV_VAR",
+    "KNOWN_FILES",
+    "MNIST",
+    "MissingDatasetError",
+    "SPLIT_MNIST_DIGITS",
+    "Task",
+    "TaskSplit",
+    "TokenCorpus",
+    "batchify",
+    "data_roots",
+    "default_cache_dir",
+    "load_cifar10",
+    "load_mnist",
+    "load_ptb_char",
+    "load_ptb_word",
+    "permuted_mnist",
+    "read_cifar10",
+    "resolve",
+    "resolve_all",
+    "split_mnist",
+]

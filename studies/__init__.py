@@ -1,0 +1,1 @@
+"""studies: study definitions (one file each) and the runner, ``python -m studies.run <study>``."""
