@@ -1,0 +1,158 @@
+"""Training throughput of our HyperLSTM against torch.nn.LSTM, side by side in one run.
+
+    python benchmarks/hyperlstm_throughput.py                      # CPU, batch 32, as in docs
+    python benchmarks/hyperlstm_throughput.py --device cuda --batch 128
+
+Each round times one forward+backward pass (sequence ``--seq``, ``--hidden`` units, 50 inputs)
+of every model in turn, so machine noise hits all alike; the JSON printed has the median tokens/s
+of each, its ratio to nn.LSTM, and the peak memory of one pass over what the model holds before it
+(CUDA: peak allocated; CPU: peak resident set sampled every millisecond, in a fresh process per
+model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import resource
+import statistics
+import threading
+import time
+
+import torch
+
+from hnet_core.models import RecurrentConfig, RecurrentStack
+
+INPUT_SIZE = 50
+
+
+MODELS = {
+    "nn.LSTM": None,
+    "ln_hyperlstm_nz4": dict(cell="ln_hyperlstm", embedding_size=4),
+    "ln_hyperlstm_nz16": dict(cell="ln_hyperlstm", embedding_size=16),
+    "hyperlstm_nz4": dict(cell="hyperlstm", embedding_size=4),
+    "ln_hyperlstm_nz4_plain": dict(cell="ln_hyperlstm", embedding_size=4, fast=False),
+    "lstm": dict(cell="lstm"),
+    "ln_lstm": dict(cell="ln_lstm"),
+}
+
+
+def build(name: str, args: argparse.Namespace) -> torch.nn.Module:
+    """``nn.LSTM`` or one of our stacks (``_plain``: without the packed recurrent product)."""
+    if MODELS[name] is None:
+        return torch.nn.LSTM(INPUT_SIZE, args.hidden)
+    return RecurrentStack(RecurrentConfig(input_size=INPUT_SIZE, hidden_size=args.hidden,
+                                          hyper_size=args.hyper, **MODELS[name]))
+
+
+def one_pass(model: torch.nn.Module, x: torch.Tensor, weights: torch.Tensor) -> None:
+    y, _ = model(x)
+    (y * weights).sum().backward()
+    model.zero_grad(set_to_none=True)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _inputs(args, device):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(args.seq, args.batch, INPUT_SIZE, generator=g).to(device)
+    return x, torch.randn(args.hidden, generator=g).to(device)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def peak_memory_mib(name: str, args: argparse.Namespace) -> float:
+    """Peak memory one training pass of ``name`` adds (on CPU: resident set, sampled every ms)."""
+    device = torch.device(args.device)
+    model = build(name, args).to(device)
+    x, weights = _inputs(args, device)
+    one_pass(model, x, weights)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        one_pass(model, x, weights)
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    base, peak, done = _rss_bytes(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    one_pass(model, x, weights)
+    done.set()
+    sampler.join()
+    return (peak[0] - base) / 2**20
+
+
+def _cpu_peak(name: str, args: argparse.Namespace) -> float:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(peak_memory_mib, (name, args))
+
+
+def measure(args: argparse.Namespace) -> dict:
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    models = {name: build(name, args).to(device) for name in args.models}
+    x, weights = _inputs(args, device)
+    for model in models.values():  # warm-up: allocator, oneDNN primitives, cuDNN plans
+        one_pass(model, x, weights)
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(args.rounds):
+        for name, model in models.items():
+            _sync(device)
+            began = time.perf_counter()
+            one_pass(model, x, weights)
+            _sync(device)
+            times[name].append(time.perf_counter() - began)
+    tokens = args.seq * args.batch
+    reference = tokens / statistics.median(times["nn.LSTM"])
+    results = {}
+    for name, samples in times.items():
+        rate = tokens / statistics.median(samples)
+        results[name] = {
+            "tokens_per_s": round(rate, 1),
+            "ratio_vs_nn_lstm": round(rate / reference, 3),
+            "peak_mib": round(_cpu_peak(name, args) if device.type == "cpu"
+                              else peak_memory_mib(name, args), 1),
+        }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seq", type=int, default=100)
+    parser.add_argument("--hidden", type=int, default=1000)
+    parser.add_argument("--hyper", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    args = parser.parse_args()
+    if "nn.LSTM" not in args.models:
+        args.models.insert(0, "nn.LSTM")
+    device_name = (torch.cuda.get_device_name() if args.device.startswith("cuda")
+                   else platform.processor() or platform.machine())
+    report = {
+        "benchmark": "hyperlstm_throughput",
+        "device": args.device, "device_name": device_name,
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "batch": args.batch, "seq": args.seq, "hidden": args.hidden, "hyper": args.hyper,
+        "input": INPUT_SIZE, "rounds": args.rounds,
+        "results": measure(args),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""HyperLSTM: the dynamic hypernetwork of Ha, Dai & Le, *HyperNetworks* (ICLR 2017), sec. 3.2.
+
+A small LSTM, the hyper cell with ``N_ĥ`` units, reads ``x̂_t = [x_t; h_{t-1}]`` and its output
+``ĥ_t`` rescales, row by row, the weights of the main LSTM (``N_h`` units) at every step. This is
+the memory-efficient weight-scaling form (eq. 12-13), with one ``z``/``d`` block per gate
+``y ∈ {i, f, o, g}`` and per path, as in the authors' reference code::
+
+    ĥ_t, ĉ_t = HyperCell([x_t; h_{t-1}], (ĥ_{t-1}, ĉ_{t-1}))     # an LSTMCell, N_ĥ units
+    z_x^y = W_ĥx^y ĥ_t + b_ĥx^y      z_h^y = W_ĥh^y ĥ_t + b_ĥh^y      z_b^y = W_ĥb^y ĥ_t
+    d_x^y = W_zx^y z_x^y              d_h^y = W_zh^y z_h^y              d_b^y = W_zb^y z_b^y
+    y_pre = d_x^y ⊙ (W_x^y x_t) + d_h^y ⊙ (W_h^y h_{t-1}) + b_0^y + d_b^y
+    [i, f, o, g] = LN(y_pre);  c_t, h_t as in :class:`~hnet_core.models.lstm.LSTMCell`
+
+Shapes: ``z`` vectors have ``N_z`` entries, ``d`` vectors ``N_h``. In code the 12 ``z`` blocks
+(4 gates x {x, h, b}) are one GEMM ``ĥ_t @ z_weight [N_ĥ, 12 N_z]`` and the 12 ``d`` blocks one
+batched GEMM with ``d_weight [12, N_z, N_h]``.
+
+Initialisation (paper, appendix A.2.3): hyper-cell weights orthogonal and biases 0; the ``z_x``
+and ``z_h`` projections ``W = 0, b = 1``; ``z_b``'s ``W ~ N(0, 0.01)``; ``W_x`` and ``W_h``
+orthogonal; ``d_x`` and ``d_h`` projections constant ``0.1 / N_z`` (so every scale starts at 0.1);
+``b_0 = 0``; ``W_zb = 0``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hnet_core.models.lstm import LSTMCell, State
+
+NUM_SCALED = 8  # z/d blocks that scale a product: 4 gates x {x path, h path}
+NUM_BLOCKS = 12  # ... plus 4 dynamic-bias blocks
+
+
+class HyperLSTMCell(nn.Module):
+    """One HyperLSTM (or LN HyperLSTM) cell.
+
+    Args:
+        input_size: ``D``, size of ``x_t``.
+        hidden_size: ``N_h``, units of the main LSTM.
+        hyper_size: ``N_ĥ``, units of the hyper cell.
+        embedding_size: ``N_z``, size of each ``z`` vector.
+        layer_norm: layer norm on the gates and cell of both the main and the hyper cell.
+        forget_bias: constant added to the forget gates' pre-activations.
+        recurrent_keep_prob: keep probability of the main cell's dropout on ``g``.
+        hyper_recurrent_keep_prob: the same for the hyper cell.
+
+    State: ``(h, c, ĥ, ĉ)``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, *, hyper_size: int = 128,
+                 embedding_size: int = 4, layer_norm: bool = False, forget_bias: float = 1.0,
+                 recurrent_keep_prob: float = 1.0, hyper_recurrent_keep_prob: float = 1.0) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.hyper_size, self.embedding_size = hyper_size, embedding_size
+        self.recurrent_keep_prob = recurrent_keep_prob
+        # The main cell's W_x, W_h, b_0, layer norms and pointwise step.
+        self.main = LSTMCell(input_size, hidden_size, layer_norm=layer_norm,
+                             forget_bias=forget_bias, recurrent_keep_prob=recurrent_keep_prob)
+        self.hyper = LSTMCell(input_size + hidden_size, hyper_size, layer_norm=layer_norm,
+                              forget_bias=forget_bias,
+                              recurrent_keep_prob=hyper_recurrent_keep_prob)
+        self.z_weight = nn.Parameter(torch.empty(hyper_size, NUM_BLOCKS * embedding_size))
+        self.z_bias = nn.Parameter(torch.empty(NUM_SCALED * embedding_size))
+        self.d_weight = nn.Parameter(torch.empty(NUM_BLOCKS, embedding_size, hidden_size))
+        self.register_buffer("z_bias_pad", torch.zeros(4 * embedding_size), persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """The paper's initialisation (appendix A.2.3); see the module docstring."""
+        self.main.reset_parameters()
+        self.hyper.reset_parameters()  # orthogonal weights, zero bias
+        n_z, scaled = self.embedding_size, NUM_SCALED * self.embedding_size
+        with torch.no_grad():
+            self.z_weight.zero_()
+            self.z_weight[:, scaled:].normal_(0.0, 0.01)
+            self.z_bias.fill_(1.0)
+            self.d_weight[:NUM_SCALED].fill_(0.1 / n_z)
+            self.d_weight[NUM_SCALED:].zero_()
+
+    def init_state(self, batch_size: int) -> State:
+        """Zero ``(h, c, ĥ, ĉ)``."""
+        return self.main.init_state(batch_size) + self.hyper.init_state(batch_size)
+
+    def precompute(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The input products of all steps: ``(W_x x_t [T,4,B,N_h], W'_x x_t + b' [T,B,4N_ĥ])``.
+
+        The main cell's part is gate-major, the layout :meth:`step` works in.
+        ``b_0`` is added in :meth:`step`, after the scaling; the hyper cell's input weight is
+        split into its ``x`` rows (here) and its ``h_{t-1}`` rows (in :meth:`recurrent_weight`).
+        """
+        flat = x.flatten(0, 1)
+        steps, batch = x.shape[:2]
+        main = (flat @ self.main.weight_x).view(steps, batch, 4, -1).transpose(1, 2).contiguous()
+        hyper_x, _ = self.hyper.weight_x.split((self.input_size, self.hidden_size))
+        hyper = torch.addmm(self.hyper.bias, flat, hyper_x).view(steps, batch, -1)
+        return main, hyper
+
+    def recurrent_weight(self) -> torch.Tensor:
+        """``[W_h | W'_h]  [N_h, 4N_h + 4N_ĥ]``: what ``h_{t-1}`` is multiplied by, in one GEMM."""
+        _, hyper_h = self.hyper.weight_x.split((self.input_size, self.hidden_size))
+        return torch.cat([self.main.weight_h, hyper_h], dim=1)
+
+    def scaling_vectors(self, hyper_h: torch.Tensor) -> torch.Tensor:
+        """``d`` vectors from ``ĥ_t [B, N_ĥ]``: ``[12, B, N_h]``, d_x^y, d_h^y, d_b^y per gate."""
+        z = torch.addmm(torch.cat([self.z_bias, self.z_bias_pad]), hyper_h, self.z_weight)
+        z = z.view(-1, NUM_BLOCKS, self.embedding_size).transpose(0, 1)
+        return torch.bmm(z, self.d_weight)
+
+    def step(self, pre_t: tuple[torch.Tensor, ...], hw: torch.Tensor,
+             state: State) -> tuple[torch.Tensor, State]:
+        """One step from the precomputed input parts and ``hw = h_{t-1} [W_h | W'_h]``."""
+        xw, hyper_xw = pre_t
+        h, c, hyper_h, hyper_c = state
+        batch, n_h, n_hyp = hw.shape[0], self.hidden_size, self.hyper_size
+        main_hw, hyper_hw = hw.split((4 * n_h, 4 * n_hyp), dim=1)
+        hyper_pre = torch.addmm(hyper_xw + hyper_hw, hyper_h, self.hyper.weight_h)
+        hyper_h, hyper_c = self.hyper.pointwise(hyper_pre.view(batch, 4, n_hyp), hyper_c)
+        d_x, d_h, d_b = self.scaling_vectors(hyper_h).split(4)
+        # gate-major [4, B, N_h]: d_x ⊙ W_x x + d_h ⊙ W_h h + d_b + b_0
+        pre = torch.addcmul(d_b + self.main.bias.view(4, 1, n_h), d_x, xw)
+        pre = torch.addcmul(pre, d_h, main_hw.view(batch, 4, n_h).transpose(0, 1))
+        h, c = self.main.pointwise(pre, c, gate_dim=0)
+        return h, (h, c, hyper_h, hyper_c)
+
+    def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One step on ``x_t [B, D]``, plainly (for reading and testing; layers use ``step``)."""
+        pre_t = tuple(p[0] for p in self.precompute(x_t[None]))
+        return self.step(pre_t, state[0] @ self.recurrent_weight(), state)

@@ -1,0 +1,130 @@
+"""Recurrent stacks behind one interface: ``[T, B, D]`` in, ``[T, B, N]`` and the state out.
+
+Cells by name (:data:`CELLS`): ``lstm``, ``ln_lstm`` (Ha et al.'s baselines, one bias vector),
+``hyperlstm`` and ``ln_hyperlstm``. A layer runs a sequence as: the input products of all steps
+in one GEMM (``cell.precompute``), then per step ``h_{t-1} @ cell.recurrent_weight()`` (packed,
+with its weight gradient gathered; :mod:`hnet_core.models._recurrent_matmul`) and the rest of the
+step (``cell.step``). The state is a list with one tuple of tensors per layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from hnet_core.models._recurrent_matmul import fast_recurrent_matmul, plain_recurrent_matmul
+from hnet_core.models.hyperlstm import HyperLSTMCell
+from hnet_core.models.lstm import LSTMCell, State
+
+CELLS = ("lstm", "ln_lstm", "hyperlstm", "ln_hyperlstm")
+
+
+@dataclass(frozen=True)
+class RecurrentConfig:
+    """A recurrent stack.
+
+    Attributes:
+        cell: one of :data:`CELLS`.
+        input_size: ``D``.
+        hidden_size: ``N_h``, units per layer.
+        num_layers: stacked layers; layer ``l > 0`` reads layer ``l - 1``'s ``h``.
+        hyper_size: ``N_ĥ`` (HyperLSTM only).
+        embedding_size: ``N_z`` (HyperLSTM only).
+        recurrent_keep_prob: keep probability of the dropout on the candidate ``g``.
+        hyper_recurrent_keep_prob: the same in the hyper cell.
+        forget_bias: added to the forget gates' pre-activations.
+        fast: the packed, gradient-gathering recurrent product (False: plain autograd).
+    """
+
+    cell: str = "ln_hyperlstm"
+    input_size: int = 50
+    hidden_size: int = 1000
+    num_layers: int = 1
+    hyper_size: int = 128
+    embedding_size: int = 4
+    recurrent_keep_prob: float = 1.0
+    hyper_recurrent_keep_prob: float = 1.0
+    forget_bias: float = 1.0
+    fast: bool = True
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"unknown cell {self.cell!r}; expected one of {CELLS}")
+        for name in ("input_size", "hidden_size", "num_layers", "hyper_size", "embedding_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def build_cell(config: RecurrentConfig, input_size: int) -> nn.Module:
+    """One cell of the kind ``config.cell`` reading ``input_size`` features."""
+    layer_norm = config.cell.startswith("ln_")
+    common = dict(layer_norm=layer_norm, forget_bias=config.forget_bias,
+                  recurrent_keep_prob=config.recurrent_keep_prob)
+    if config.cell.endswith("hyperlstm"):
+        return HyperLSTMCell(input_size, config.hidden_size, hyper_size=config.hyper_size,
+                             embedding_size=config.embedding_size,
+                             hyper_recurrent_keep_prob=config.hyper_recurrent_keep_prob,
+                             **common)
+    return LSTMCell(input_size, config.hidden_size, **common)
+
+
+def run_layer(cell: nn.Module, x: torch.Tensor, state: State, fast: bool = True
+              ) -> tuple[torch.Tensor, State]:
+    """Run one cell over ``x [T, B, D]`` from ``state``; returns ``h [T, B, N]`` and the state."""
+    pre = cell.precompute(x)
+    matmul = (fast_recurrent_matmul if fast else plain_recurrent_matmul)(
+        cell.recurrent_weight(), x.shape[1], x.shape[0])
+    outputs = []
+    for pre_t in zip(*(p.unbind(0) for p in pre), strict=True):
+        h, state = cell.step(pre_t, matmul(state[0]), state)
+        outputs.append(h)
+    return torch.stack(outputs), state
+
+
+class RecurrentStack(nn.Module):
+    """``num_layers`` cells of one kind, run layer by layer over a sequence."""
+
+    def __init__(self, config: RecurrentConfig) -> None:
+        super().__init__()
+        self.config = config
+        sizes = [config.input_size] + [config.hidden_size] * (config.num_layers - 1)
+        self.cells = nn.ModuleList(build_cell(config, size) for size in sizes)
+
+    def init_state(self, batch_size: int) -> list[State]:
+        """Zero state for every layer."""
+        return [cell.init_state(batch_size) for cell in self.cells]
+
+    def forward(self, x: torch.Tensor, state: list[State] | None = None
+                ) -> tuple[torch.Tensor, list[State]]:
+        """``x [T, B, D]`` -> (``h`` of the last layer ``[T, B, N_h]``, new state)."""
+        state = state if state is not None else self.init_state(x.shape[1])
+        new_state = []
+        for cell, layer_state in zip(self.cells, state, strict=True):
+            x, layer_state = run_layer(cell, x, layer_state, self.config.fast)
+            new_state.append(layer_state)
+        return x, new_state
+
+
+def detach_state(state: list[State]) -> list[State]:
+    """The same state cut from the graph: truncated BPTT carries values, not gradients."""
+    return [tuple(t.detach() for t in layer) for layer in state]
+
+
+class HyperLSTM(RecurrentStack):
+    """A stacked (LN) HyperLSTM; ``HyperLSTM(RecurrentConfig(cell="ln_hyperlstm", ...))``."""
+
+    def __init__(self, config: RecurrentConfig) -> None:
+        if not config.cell.endswith("hyperlstm"):
+            raise ValueError(f"HyperLSTM needs a hyperlstm cell, got {config.cell!r}")
+        super().__init__(config)
+
+
+class LSTM(RecurrentStack):
+    """A stacked LSTM or LN-LSTM with one bias vector per layer."""
+
+    def __init__(self, config: RecurrentConfig) -> None:
+        if config.cell not in ("lstm", "ln_lstm"):
+            raise ValueError(f"LSTM needs an lstm or ln_lstm cell, got {config.cell!r}")
+        super().__init__(config)
