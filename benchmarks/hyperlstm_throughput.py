@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import platform
 import resource
 import statistics
@@ -100,6 +101,16 @@ def _cpu_peak(name: str, args: argparse.Namespace) -> float:
         return pool.apply(peak_memory_mib, (name, args))
 
 
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo, with the core count."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+    except OSError:
+        names = []
+    return f"{names[0] if names else platform.machine()}, {os.cpu_count()} cores"
+
+
 def measure(args: argparse.Namespace) -> dict:
     device = torch.device(args.device)
     torch.manual_seed(0)
@@ -142,7 +153,7 @@ def main() -> None:
     if "nn.LSTM" not in args.models:
         args.models.insert(0, "nn.LSTM")
     device_name = (torch.cuda.get_device_name() if args.device.startswith("cuda")
-                   else platform.processor() or platform.machine())
+                   else cpu_name())
     report = {
         "benchmark": "hyperlstm_throughput",
         "device": args.device, "device_name": device_name,
