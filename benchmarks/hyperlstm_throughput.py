@@ -105,7 +105,8 @@ def cpu_name() -> str:
     """The CPU's model name from /proc/cpuinfo, with the core count."""
     try:
         with open("/proc/cpuinfo") as info:
-            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+            names = [line.split(":", 1)[1].strip() for line in info
+                     if line.startswith("model name")]
     except OSError:
         names = []
     return f"{names[0] if names else platform.machine()}, {os.cpu_count()} cores"

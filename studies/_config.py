@@ -1,0 +1,69 @@
+"""``--set key=value`` overrides, typed and validated against a study's config dataclass."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A bad override, flag value or study name; the message is one line for the user."""
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _parse_scalar(text: str, kind: type) -> Any:
+    if kind is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError
+    return kind(text)
+
+
+def parse_value(text: str, annotation: Any) -> Any:
+    """Convert ``text`` to the annotated type: int, float, bool, str, ``X | None``, tuples."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if text.lower() == "none" and type(None) in args:
+            return None
+        (kind,) = [a for a in args if a is not type(None)]
+        return parse_value(text, kind)
+    if origin is tuple:
+        kind = args[0]
+        return tuple(_parse_scalar(part.strip(), kind) for part in text.split(",") if part.strip())
+    if origin is typing.Literal:
+        if text not in args:
+            raise ValueError
+        return text
+    return _parse_scalar(text, annotation)
+
+
+def apply_overrides(config: Any, overrides: list[str], study: str) -> Any:
+    """Return ``config`` with each ``key=value`` applied; raises ConfigError naming the problem."""
+    hints = typing.get_type_hints(type(config))
+    names = [f.name for f in dataclasses.fields(config)]
+    changes: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        if key not in names:
+            raise ConfigError(f"--set {key}: unknown key for {study}; known: {', '.join(names)}")
+        try:
+            changes[key] = parse_value(text.strip(), hints[key])
+        except (ValueError, TypeError):
+            raise ConfigError(f"--set {key}={text}: expected {_describe(hints[key])}") from None
+    try:
+        return dataclasses.replace(config, **changes)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"--set: {err}") from None
+
+
+def _describe(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")

@@ -1,0 +1,205 @@
+"""The driver: Optuna decides, Ray runs, the driver alone writes the storage and the Parquet files.
+
+``study.optimize`` runs with ``n_jobs`` = concurrent trial slots. Each slot's objective samples
+the parameters, starts one Ray task per seed, and reads their per-epoch metrics in lockstep: it
+reports the seed mean to Optuna, asks the pruner, and cancels the tasks when pruned. A raised
+exception, a dead worker or a non-finite objective becomes a FAIL trial with its error text; the
+study stops once more trials than ``max_failures`` have failed in this run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import optuna
+import ray
+
+from studies import _ray_backend
+from studies._config import ConfigError
+from studies._progress import Progress
+from studies._results import write_results
+from studies._spec import RUNNER_FIELDS, StudyConfig, StudySpec
+
+DONE = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+class TrialFailed(Exception):
+    """A trial's task raised, its worker died, or its objective is not finite."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to run a study, from the command line."""
+
+    study_name: str
+    objectives: tuple[str, ...]
+    sampler: str
+    pruner: str
+    results_dir: Path
+    jobs: int
+    quiet: bool = False
+    sampler_seed: int = 0
+
+
+def make_sampler(name: str, spec: StudySpec, config: StudyConfig,
+                 seed: int) -> optuna.samplers.BaseSampler:
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    if name == "grid":
+        if spec.grid is None:
+            raise ConfigError(f"--sampler grid: study {spec.name} defines no grid")
+        return optuna.samplers.GridSampler(spec.grid(config), seed=seed)
+    raise ConfigError(f"--sampler {name!r}: expected tpe, random, grid or nsga2")
+
+
+def make_pruner(name: str, config: StudyConfig) -> optuna.pruners.BasePruner:
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=config.epochs)
+    raise ConfigError(f"--pruner {name!r}: expected none, median or hyperband")
+
+
+def study_identity(config: StudyConfig, objectives: tuple[str, ...]) -> dict[str, Any]:
+    """What must match for a run to continue a stored study (JSON-normalised)."""
+    fields = {k: v for k, v in dataclasses.asdict(config).items() if k not in RUNNER_FIELDS}
+    return json.loads(json.dumps({"config": fields, "objectives": list(objectives)}))
+
+
+def provenance() -> dict[str, Any]:
+    """Git commit of the working tree and versions of the packages a result depends on."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    versions = {}
+    for package in ("hnet-studies", "torch", "optuna", "ray"):
+        try:
+            versions[package.replace("-", "_")] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package.replace("-", "_")] = None
+    return {"git_commit": commit, "versions": versions}
+
+
+class Driver:
+    """Runs one study to its trial count; see the module docstring."""
+
+    def __init__(self, spec: StudySpec, config: StudyConfig, settings: RunSettings,
+                 study: optuna.Study, progress: Progress) -> None:
+        self.spec, self.config, self.settings = spec, config, settings
+        self.study, self.progress = study, progress
+        self.info = provenance() | {"device": "cuda" if config.gpus_per_trial > 0 else "cpu"}
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    # -- one trial -----------------------------------------------------------------------
+    def objective(self, trial: optuna.Trial) -> float | list[float]:
+        params = self.spec.search_space(trial, self.config)
+        seeds = list(self.config.seeds)
+        for key, value in self.info.items():
+            trial.set_user_attr(key, value)
+        trial.set_user_attr("seeds", seeds)
+        began = time.perf_counter()
+        tasks = {seed: _ray_backend.submit_seed(self.spec.trial, self.config, params, seed,
+                                                self.config.cpus_per_trial,
+                                                self.config.gpus_per_trial) for seed in seeds}
+        records: list[dict[str, Any]] = []
+        finals: dict[str, dict[str, float]] = {}
+        try:
+            self._follow(trial, tasks, records, finals)
+        except ray.exceptions.RayError as err:
+            self._fail(trial, _ray_backend.error_text(err))
+        finally:
+            for task in tasks.values():
+                _ray_backend.cancel(task)
+            trial.set_user_attr("epochs", records)
+            trial.set_user_attr("final_metrics", finals)
+            trial.set_user_attr("wall_time_s", time.perf_counter() - began)
+        values = [self._seed_mean(finals, name, trial) for name in self.settings.objectives]
+        return values[0] if len(values) == 1 else values
+
+    def _follow(self, trial: optuna.Trial, tasks: dict, records: list, finals: dict) -> None:
+        """Read every seed's epochs in lockstep, reporting the mean and pruning."""
+        live = dict(tasks)
+        while live:
+            for seed, task in list(live.items()):
+                try:
+                    metrics = ray.get(next(task))
+                except StopIteration:
+                    del live[seed]
+                    continue
+                records.append({"seed": seed, **metrics})
+                finals[str(seed)] = metrics
+            if not live:
+                break
+            epoch = max(int(r["epoch"]) for r in records)
+            value = self._seed_mean(finals, self.settings.objectives[0], trial)
+            self.progress.trial_epoch(trial.number, epoch, value)
+            if len(self.settings.objectives) == 1:
+                trial.report(value, epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
+    def _seed_mean(self, finals: dict, name: str, trial: optuna.Trial) -> float:
+        missing = [seed for seed, metrics in finals.items() if name not in metrics]
+        if not finals or missing:
+            self._fail(trial, f"metric {name!r} missing from the trial's output")
+        value = statistics.fmean(float(m[name]) for m in finals.values())
+        if not math.isfinite(value):
+            self._fail(trial, f"objective {name} is {value}")
+        return value
+
+    @staticmethod
+    def _fail(trial: optuna.Trial, message: str) -> None:
+        trial.set_user_attr("error", message)
+        raise TrialFailed(message)
+
+    # -- the study -----------------------------------------------------------------------
+    def _finished(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        write_results(study, list(self.settings.objectives), self.settings.results_dir)
+        self.progress.trial_finished(trial, self._best(study))
+        if trial.state == optuna.trial.TrialState.FAIL:
+            with self._lock:
+                self.failures += 1
+                if self.failures > self.config.max_failures:
+                    study.stop()
+
+    def _best(self, study: optuna.Study) -> float | None:
+        if len(self.settings.objectives) > 1:
+            return None
+        try:
+            return study.best_value
+        except ValueError:  # Optuna's answer when no trial has completed yet
+            return None
+
+    def done(self) -> int:
+        return len(self.study.get_trials(deepcopy=False, states=DONE))
+
+    def run(self) -> int:
+        """Optimize until ``n_trials`` trials are done; returns the process exit code."""
+        while self.done() < self.config.n_trials and self.failures <= self.config.max_failures:
+            before = len(self.study.get_trials(deepcopy=False))
+            self.study.optimize(self.objective, n_trials=self.config.n_trials - self.done(),
+                                n_jobs=self.settings.jobs, catch=(TrialFailed,),
+                                callbacks=[self._finished])
+            if len(self.study.get_trials(deepcopy=False)) == before:
+                break  # the sampler has nothing left (an exhausted grid)
+        write_results(self.study, list(self.settings.objectives), self.settings.results_dir)
+        return 1 if self.failures > self.config.max_failures else 0

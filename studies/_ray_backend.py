@@ -1,0 +1,85 @@
+"""Ray as the trial executor: start or join a cluster, and run one seed of a trial as a task.
+
+A trial seed runs as a Ray streaming-generator task that yields the trial function's per-epoch
+metrics as they come. Tasks never retry: a raised exception or a dead worker reaches the driver,
+which records a failed trial. Inside the task torch uses as many threads as the task has CPUs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import ray
+
+from studies._config import ConfigError
+from studies._spec import TrialFunction
+
+
+def check_reachable(address: str) -> None:
+    """Fail fast with a one-line error when a ``host:port`` Ray address does not answer."""
+    if address == "auto" or address.startswith(("ray://", "local")):
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--ray-address {address!r}: expected host:port")
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except OSError as err:
+        raise ConfigError(f"cannot reach a Ray cluster at {address} ({err.strerror or err})"
+                          ) from None
+
+
+def start_ray(address: str | None) -> dict[str, float]:
+    """Join the cluster at ``address`` (or ``$RAY_ADDRESS``), else start a local one.
+
+    Returns:
+        The cluster's total resources, e.g. ``{"CPU": 2.0, "GPU": 0.0}``.
+    """
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        check_reachable(address)
+    else:
+        os.environ.setdefault("RAY_TMPDIR", os.path.join(tempfile.gettempdir(), "hnet-ray"))
+    ray.init(address=address, include_dashboard=False if not address else None,
+             configure_logging=False, log_to_driver=False, ignore_reinit_error=True)
+    resources = ray.cluster_resources()
+    return {"CPU": resources.get("CPU", 0.0), "GPU": resources.get("GPU", 0.0)}
+
+
+def stop_ray() -> None:
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@ray.remote(max_retries=0, retry_exceptions=False)
+def _trial_task(trial_fn: TrialFunction, config: Any, params: dict, seed: int,
+                threads: int) -> Iterator[dict]:
+    import torch
+
+    torch.set_num_threads(threads)
+    yield from trial_fn(config, params, seed)
+
+
+def submit_seed(trial_fn: TrialFunction, config: Any, params: dict, seed: int,
+                cpus: float, gpus: float) -> ray.ObjectRefGenerator:
+    """Start one seed of a trial; iterate the result for ObjectRefs of per-epoch metrics."""
+    threads = max(1, math.floor(cpus))
+    return _trial_task.options(num_cpus=cpus, num_gpus=gpus).remote(
+        trial_fn, config, params, seed, threads)
+
+
+def cancel(generator: ray.ObjectRefGenerator) -> None:
+    """Stop a running trial seed (pruned, or a sibling seed failed)."""
+    ray.cancel(generator, force=False)
+
+
+def error_text(err: BaseException) -> str:
+    """One line naming what went wrong in a task: the original exception where Ray wraps one."""
+    cause = getattr(err, "cause", None) or err
+    message = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {message[0] if message else ''}".strip()

@@ -1,0 +1,94 @@
+"""What a study file declares: its config, presets, search space, trial function and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+Metrics = dict[str, float]
+TrialFunction = Callable[[Any, dict[str, Any], int], Iterator[Metrics]]
+SearchSpace = Callable[[optuna.Trial, Any], dict[str, Any]]
+
+PRESETS = ("smoke", "quick", "paper")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Fields every study config has: how the runner schedules it. A study subclasses this.
+
+    Attributes:
+        n_trials: finished (complete or pruned) trials to reach.
+        epochs: epochs per trial (the pruner's resource).
+        cpus_per_trial: Ray CPUs per seed of a trial; torch uses that many threads.
+        gpus_per_trial: Ray GPUs per seed of a trial (fractions pack trials on one GPU).
+        data_dir: data root searched first (the ``--data-dir`` flag).
+        seeds: every configuration runs once per seed; its objective is the mean over seeds.
+        max_failures: the study stops once more trials than this have failed in one run.
+    """
+
+    n_trials: int = 1
+    epochs: int = 1
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    data_dir: str | None = None
+    seeds: tuple[int, ...] = (0,)
+    max_failures: int = 3
+
+    def __post_init__(self) -> None:
+        if self.n_trials < 1 or self.epochs < 1:
+            raise ValueError("n_trials and epochs must be >= 1")
+        if self.cpus_per_trial <= 0 or self.gpus_per_trial < 0:
+            raise ValueError("cpus_per_trial must be > 0 and gpus_per_trial >= 0")
+        if not self.seeds:
+            raise ValueError("seeds must name at least one seed")
+        if self.max_failures < 0:
+            raise ValueError("max_failures must be >= 0")
+
+
+#: StudyConfig fields that schedule a study without changing what its trials compute.
+RUNNER_FIELDS = ("n_trials", "cpus_per_trial", "gpus_per_trial", "data_dir", "max_failures")
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A study, as ``studies/<name>.py`` declares it in its module-level ``SPEC``.
+
+    Attributes:
+        name: the study's name on the command line.
+        description: one line for ``--list``.
+        presets: ``smoke``, ``quick`` and ``paper`` configs (instances of one StudyConfig
+            subclass).
+        search_space: ``(trial, config) -> params``; only calls ``trial.suggest_*``.
+        trial: ``(config, params, seed) -> iterator of per-epoch metrics``; module-level, so it
+            pickles to Ray workers. Each dict has ``"epoch"`` and the metrics.
+        metrics: metric name -> ``"minimize"`` or ``"maximize"``: what may be an objective.
+        objectives: the default objectives.
+        grid: ``config -> {param: values}`` for the grid sampler (ablations), if any.
+        check_data: ``config -> None``; raises a DatasetError when the data is missing.
+        sampler: default sampler: ``tpe``, ``random`` or ``grid`` (NSGA-II is picked for
+            several objectives).
+        pruner: default pruner: ``none``, ``median`` or ``hyperband``.
+    """
+
+    name: str
+    description: str
+    presets: Mapping[str, StudyConfig]
+    search_space: SearchSpace
+    trial: TrialFunction
+    metrics: Mapping[str, str]
+    objectives: tuple[str, ...]
+    grid: Callable[[Any], dict[str, list[Any]]] | None = None
+    check_data: Callable[[Any], None] = field(default=lambda config: None)
+    sampler: str = "tpe"
+    pruner: str = "none"
+
+    def __post_init__(self) -> None:
+        missing = [p for p in PRESETS if p not in self.presets]
+        if missing:
+            raise ValueError(f"study {self.name} lacks presets {missing}")
+        unknown = [o for o in self.objectives if o not in self.metrics]
+        if unknown:
+            raise ValueError(f"study {self.name}: objectives {unknown} are not metrics")

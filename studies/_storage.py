@@ -1,0 +1,71 @@
+"""Optuna storage: SQLite in WAL mode by default, any RDB URL (PostgreSQL, ...) on request.
+
+Only the driver writes to it. Heartbeats mark a trial whose driver died as stale; it is then
+failed and queued again with the same parameters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import warnings
+from pathlib import Path
+
+import optuna
+import sqlalchemy.exc
+from sqlalchemy.engine import make_url
+
+from studies._config import ConfigError
+
+HEARTBEAT_S = 2
+GRACE_S = 6
+
+
+def default_storage_url(results_dir: Path) -> str:
+    return f"sqlite:///{(results_dir / 'optuna.db').resolve()}"
+
+
+def check_storage_url(url: str) -> None:
+    """A one-line ConfigError for a URL SQLAlchemy cannot parse or has no driver for."""
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError) as err:
+        raise ConfigError(f"--storage {url!r}: not a usable database URL ({err})") from None
+    if parsed.get_backend_name() == "sqlite" and not parsed.database:
+        raise ConfigError(f"--storage {url!r}: an in-memory database would lose the study")
+
+
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """The storage at ``url`` with heartbeats; a one-line ConfigError when unreachable."""
+    parsed = make_url(url)
+    engine_kwargs = {}
+    if parsed.get_backend_name() == "sqlite":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(parsed.database) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+        engine_kwargs = {"connect_args": {"timeout": 60}}
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
+                grace_period=GRACE_S, heartbeat_stale_trial_callback=retry)
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise ConfigError(f"cannot open Optuna storage {parsed.render_as_string()}: "
+                          f"{reason}") from None
+
+
+def fail_stale_trials(study: optuna.Study) -> int:
+    """Fail (and re-queue) trials a dead driver left RUNNING, waiting out their grace period.
+
+    Returns:
+        How many trials were left RUNNING.
+    """
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    if running:
+        time.sleep(GRACE_S + HEARTBEAT_S)
+        optuna.storages.fail_stale_trials(study)
+    return len(running)

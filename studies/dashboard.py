@@ -1,0 +1,40 @@
+"""``python -m studies.dashboard``: optuna-dashboard on 127.0.0.1 for the study storage.
+
+    python -m studies.dashboard                       # results/optuna.db
+    python -m studies.dashboard --storage postgresql://user@host/db --port 8081
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from studies._config import ConfigError
+from studies._storage import check_storage_url, default_storage_url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m studies.dashboard", description=__doc__)
+    parser.add_argument("--storage", help="Optuna RDB URL (default: SQLite in --results-dir)")
+    parser.add_argument("--results-dir", default="results", type=Path)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", default=8080, type=int)
+    args = parser.parse_args(argv)
+    url = args.storage or default_storage_url(args.results_dir.resolve())
+    try:
+        check_storage_url(url)
+        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+            raise ConfigError(f"no study storage at {url}; run a study first")
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    from optuna_dashboard import run_server
+
+    print(f"optuna-dashboard for {url} at http://{args.host}:{args.port}/")
+    run_server(url, host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""hyperlstm_ablation: LSTM, LN-LSTM, HyperLSTM and LN HyperLSTM on char-level PTB, same budget.
+
+    python -m studies.run hyperlstm_ablation             # quick preset, 3 seeds per model
+    python -m studies.run hyperlstm_ablation --preset paper --gpus-per-trial 1
+
+A grid over the cell; every cell trains under each seed with the same epochs, batches and
+learning rate (Ha et al. 2017, Table 3's comparison at laptop or paper scale).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import optuna
+
+from hnet_core.models import CELLS
+from studies._spec import StudySpec
+from studies.hyperlstm_ptb import PRESETS as PTB_PRESETS
+from studies.hyperlstm_ptb import HyperLSTMPTBConfig, check_data, run_trial
+
+
+def search_space(trial: optuna.Trial, config: HyperLSTMPTBConfig) -> dict:
+    return {"cell": trial.suggest_categorical("cell", list(CELLS))}
+
+
+def grid(config: HyperLSTMPTBConfig) -> dict:
+    return {"cell": list(CELLS)}
+
+
+SPEC = StudySpec(
+    name="hyperlstm_ablation",
+    description="LSTM / LN-LSTM / HyperLSTM / LN HyperLSTM on PTB under equal budgets, per seed",
+    presets={
+        "smoke": dataclasses.replace(PTB_PRESETS["smoke"], n_trials=4, seeds=(1, 2)),
+        "quick": dataclasses.replace(PTB_PRESETS["quick"], n_trials=4, seeds=(1, 2, 3),
+                                     max_train_batches=100, epochs=2),
+        "paper": dataclasses.replace(PTB_PRESETS["paper"], n_trials=4, seeds=(1, 2, 3)),
+    },
+    search_space=search_space,
+    trial=run_trial,
+    metrics={"valid_bpc": "minimize", "test_bpc": "minimize", "train_bpc": "minimize",
+             "params": "minimize"},
+    objectives=("valid_bpc",),
+    grid=grid,
+    check_data=check_data,
+    sampler="grid",
+)
