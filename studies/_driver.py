@@ -108,6 +108,24 @@ class Driver:
         self.info = provenance() | {"device": "cuda" if config.gpus_per_trial > 0 else "cpu"}
         self.failures = 0
         self._lock = threading.Lock()
+        self._serialize_ask(study)
+
+    @staticmethod
+    def _serialize_ask(study: optuna.Study) -> None:
+        """One ``study.ask`` at a time in this process.
+
+        ``ask`` pops a WAITING trial (a re-queued stale one) by a check-then-set that SQLite does
+        not lock (it ignores SELECT ... FOR UPDATE), so two optimize threads could both take the
+        same trial and the second ``tell`` would fail. The driver is the storage's only writer,
+        so a lock here is enough.
+        """
+        ask, lock = study.ask, threading.Lock()
+
+        def locked_ask(*args: Any, **kwargs: Any) -> optuna.Trial:
+            with lock:
+                return ask(*args, **kwargs)
+
+        study.ask = locked_ask
 
     # -- one trial -----------------------------------------------------------------------
     def objective(self, trial: optuna.Trial) -> float | list[float]:
@@ -195,11 +213,12 @@ class Driver:
     def run(self) -> int:
         """Optimize until ``n_trials`` trials are done; returns the process exit code."""
         while self.done() < self.config.n_trials and self.failures <= self.config.max_failures:
-            before = len(self.study.get_trials(deepcopy=False))
             self.study.optimize(self.objective, n_trials=self.config.n_trials - self.done(),
                                 n_jobs=self.settings.jobs, catch=(TrialFailed,),
                                 callbacks=[self._finished])
-            if len(self.study.get_trials(deepcopy=False)) == before:
-                break  # the sampler has nothing left (an exhausted grid)
+            sampler = self.study.sampler
+            if isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(
+                    self.study):
+                break  # every grid point has run; failed ones stay failed
         write_results(self.study, list(self.settings.objectives), self.settings.results_dir)
         return 1 if self.failures > self.config.max_failures else 0

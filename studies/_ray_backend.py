@@ -34,8 +34,12 @@ def check_reachable(address: str) -> None:
                           ) from None
 
 
-def start_ray(address: str | None) -> dict[str, float]:
+def start_ray(address: str | None, num_cpus: int | None = None) -> dict[str, float]:
     """Join the cluster at ``address`` (or ``$RAY_ADDRESS``), else start a local one.
+
+    Args:
+        address: ``host:port`` of a cluster's GCS, ``auto``, or None for a local Ray.
+        num_cpus: CPUs of a local Ray (None: all of this machine's).
 
     Returns:
         The cluster's total resources, e.g. ``{"CPU": 2.0, "GPU": 0.0}``.
@@ -45,8 +49,9 @@ def start_ray(address: str | None) -> dict[str, float]:
         check_reachable(address)
     else:
         os.environ.setdefault("RAY_TMPDIR", os.path.join(tempfile.gettempdir(), "hnet-ray"))
-    ray.init(address=address, include_dashboard=False if not address else None,
-             configure_logging=False, log_to_driver=False, ignore_reinit_error=True)
+    local = {} if address else {"num_cpus": num_cpus, "include_dashboard": False}
+    ray.init(address=address, configure_logging=False, log_to_driver=False,
+             ignore_reinit_error=True, **local)
     resources = ray.cluster_resources()
     return {"CPU": resources.get("CPU", 0.0), "GPU": resources.get("GPU", 0.0)}
 

@@ -42,7 +42,10 @@ def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial,
     base.update({f"param_{k}": v for k, v in trial.params.items()})
     values = trial.values or [None] * len(objectives)
     base.update({f"value_{name}": v for name, v in zip(objectives, values, strict=True)})
-    base.update({"error": attrs.get("error"), "wall_time_s": attrs.get("wall_time_s"),
+    error = attrs.get("error")
+    if error is None and trial.state == optuna.trial.TrialState.FAIL:
+        error = "no error from its task: its driver stopped or was interrupted (re-queued)"
+    base.update({"error": error, "wall_time_s": attrs.get("wall_time_s"),
                  "device": attrs.get("device"), "git_commit": attrs.get("git_commit")})
     base.update({f"version_{k}": v for k, v in attrs.get("versions", {}).items()})
     finals = attrs.get("final_metrics", {})

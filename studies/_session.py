@@ -46,7 +46,7 @@ def _open_study(storage, name: str, directions: list[str], identity: dict, sampl
 
 
 def run_session(args: argparse.Namespace) -> int:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the runner reports progress itself
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the runner reports trials itself
     spec = load_study(args.study)
     config = build_config(spec, args)
     objectives = objectives_of(spec, args)
@@ -78,7 +78,7 @@ def run_session(args: argparse.Namespace) -> int:
     folder = results_dir / study_name
     stale = fail_stale_trials(study)
     write_results(study, list(objectives), folder)
-    resources = _ray_backend.start_ray(address)
+    resources = _ray_backend.start_ray(address, args.ray_cpus)
     try:
         settings = RunSettings(study_name, objectives, sampler_name, pruner_name, folder,
                                trial_slots(config, resources, args.jobs), args.quiet)

@@ -61,11 +61,19 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
 def fail_stale_trials(study: optuna.Study) -> int:
     """Fail (and re-queue) trials a dead driver left RUNNING, waiting out their grace period.
 
+    A trial killed before its first heartbeat has none, and Optuna never calls it stale; each
+    RUNNING trial therefore gets one heartbeat now. A live driver keeps beating for its trials;
+    a dead one's trials are stale once the grace period has passed.
+
     Returns:
-        How many trials were left RUNNING.
+        How many trials were left RUNNING by another driver, live or dead.
     """
     running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     if running:
+        for trial in running:
+            study._storage.record_heartbeat(trial._trial_id)
         time.sleep(GRACE_S + HEARTBEAT_S)
-        optuna.storages.fail_stale_trials(study)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
     return len(running)

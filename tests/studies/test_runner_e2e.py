@@ -1,0 +1,101 @@
+"""The runner end to end: real Ray (2 CPUs), real SQLite in WAL mode, real Parquet files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+
+import optuna
+
+SMOKE = ("synthetic", "--preset", "smoke")
+
+
+def _storage_states(runner, study_name: str) -> dict[int, str]:
+    study = optuna.load_study(study_name=study_name,
+                              storage=f"sqlite:///{runner.results / 'optuna.db'}")
+    return {t.number: t.state.name for t in study.trials}
+
+
+def test_smoke_study_end_to_end(runner):
+    done = runner.run(*SMOKE, "--seeds", "1,2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials("synthetic-smoke")
+    assert (trials.drop_duplicates("trial").state == "COMPLETE").sum() == 4
+    assert sorted(trials.seed.unique()) == [1, 2] and len(trials) == 8
+    assert {"param_x", "value_valid_loss", "trainable_params", "final_valid_loss", "git_commit",
+            "version_torch", "wall_time_s", "device"} <= set(trials.columns)
+    epochs = runner.epochs("synthetic-smoke")
+    assert len(epochs) == 4 * 2 * 3 * 3  # trials x seeds x epochs x metrics
+    assert set(epochs.split) == {"train", "valid", ""}
+    states = _storage_states(runner, "synthetic-smoke")
+    assert states == dict(zip(trials.trial, trials.state, strict=False))
+    with sqlite3.connect(runner.results / "optuna.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # the mean over seeds is the objective
+    first = trials[trials.trial == trials.trial.min()]
+    assert first.value_valid_loss.iloc[0] == first.final_valid_loss.mean()
+
+
+def test_failures_become_fail_rows_and_the_study_finishes(runner):
+    done = runner.run(*SMOKE, "--sampler", "grid", "--n-trials", "6", "--max-failures", "5",
+                      "--set", "grid_x=-0.9,-0.5,0.0,0.5,0.8,0.9", "--set", "raise_x_above=0.7",
+                      "--set", "kill_x_above=0.85", "--set", "nan_x_below=-0.7")
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials("synthetic-smoke").set_index("param_x")
+    assert (trials.state == "COMPLETE").sum() == 3
+    assert trials.loc[0.8, "state"] == "FAIL"
+    assert trials.loc[0.8, "error"] == "RuntimeError: synthetic failure at x=0.8"
+    assert trials.loc[-0.9, "error"] == "objective valid_loss is nan"
+    assert trials.loc[0.9, "error"].startswith("WorkerCrashedError")
+
+
+def test_failure_budget_stops_the_study(runner):
+    done = runner.run(*SMOKE, "--max-failures", "0", "--set", "raise_x_above=-2")
+    assert done.returncode == 1
+    assert "more than --max-failures 0" in done.stderr
+    trials = runner.trials("synthetic-smoke")
+    assert (trials.state == "FAIL").sum() >= 1 and (trials.state == "COMPLETE").sum() == 0
+
+
+def test_pruner_prunes(runner):
+    done = runner.run(*SMOKE, "--sampler", "random", "--pruner", "median", "--jobs", "1",
+                      "--n-trials", "10", "--set", "epochs=4", "--set", "sleep_s=0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials("synthetic-smoke")
+    assert (trials.state == "PRUNED").sum() >= 1
+    assert ((trials.state == "PRUNED") | (trials.state == "COMPLETE")).sum() == 10
+
+
+def test_multi_objective_uses_nsga2_and_records_both(runner):
+    done = runner.run(*SMOKE, "--objectives", "valid_loss,params")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Pareto front" in done.stdout
+    trials = runner.trials("synthetic-smoke")
+    assert trials[["value_valid_loss", "value_params"]].notna().all().all()
+
+
+def test_killed_driver_resumes_without_losing_or_duplicating(runner):
+    args = (*SMOKE, "--n-trials", "8", "--set", "epochs=5", "--set", "sleep_s=0.3")
+    driver = runner.start(*args)
+    parquet = runner.results / "synthetic-smoke" / "trials.parquet"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if parquet.exists() and len(runner.trials("synthetic-smoke")) >= 2:
+            break
+        time.sleep(0.2)
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    os.killpg(driver.pid, signal.SIGKILL)  # Ray's own processes of that session
+    before = runner.trials("synthetic-smoke")
+    done = runner.run(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = runner.trials("synthetic-smoke")
+    assert after.trial.is_unique
+    assert ((after.state == "COMPLETE") | (after.state == "PRUNED")).sum() == 8
+    finished_before = before[before.state == "COMPLETE"].set_index("trial")
+    assert (after.set_index("trial").loc[finished_before.index, "value_valid_loss"]
+            == finished_before.value_valid_loss).all()
+    assert _storage_states(runner, "synthetic-smoke") == dict(
+        zip(after.trial, after.state, strict=True))

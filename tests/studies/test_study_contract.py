@@ -1,0 +1,58 @@
+"""Every registered study through the same checks; trial functions run under FixedTrial."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import pickle
+
+import optuna
+import pytest
+
+from studies._registry import load_study, study_names
+from studies._spec import PRESETS, StudyConfig
+
+
+def test_registry_lists_the_studies():
+    assert {"hyperlstm_ptb", "hyperlstm_ablation", "synthetic"} <= set(study_names())
+
+
+@pytest.fixture(params=study_names())
+def spec(request):
+    return load_study(request.param)
+
+
+def test_spec_is_complete(spec):
+    assert spec.description and "\n" not in spec.description
+    for preset in PRESETS:
+        config = spec.presets[preset]
+        assert isinstance(config, StudyConfig) and dataclasses.is_dataclass(config)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            config.n_trials = 5
+    assert spec.objectives and set(spec.objectives) <= set(spec.metrics)
+    assert set(spec.metrics.values()) <= {"minimize", "maximize"}
+    pickle.dumps(spec.trial)  # Ray ships it to workers by reference
+
+
+def test_search_space_only_suggests(spec):
+    config = spec.presets["smoke"]
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    params = spec.search_space(trial, config)
+    assert set(params) == set(trial.params)
+    again = spec.search_space(optuna.trial.FixedTrial(trial.params), config)
+    assert again == params
+    if spec.grid is not None:
+        assert set(spec.grid(config)) == set(params)
+
+
+@pytest.mark.needs_data
+def test_trial_function_runs_the_smoke_preset(spec, data_dir):
+    config = dataclasses.replace(spec.presets["smoke"], data_dir=str(data_dir))
+    sampled = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1)).ask()
+    spec.search_space(sampled, config)
+    params = spec.search_space(optuna.trial.FixedTrial(sampled.params), config)
+    history = list(spec.trial(config, params, 0))
+    assert [m["epoch"] for m in history] == list(range(1, config.epochs + 1))
+    for metrics in history:
+        for name in spec.metrics:
+            assert math.isfinite(metrics[name]), name
