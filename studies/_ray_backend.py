@@ -67,12 +67,19 @@ def _trial_task(trial_fn: TrialFunction, config: Any, params: dict, seed: int,
     import torch
 
     torch.set_num_threads(threads)
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+    yield {"node_id": ray.get_runtime_context().get_node_id(), "device": device,
+           "threads": threads}
     yield from trial_fn(config, params, seed)
 
 
 def submit_seed(trial_fn: TrialFunction, config: Any, params: dict, seed: int,
                 cpus: float, gpus: float) -> ray.ObjectRefGenerator:
-    """Start one seed of a trial; iterate the result for ObjectRefs of per-epoch metrics."""
+    """Start one seed of a trial.
+
+    Iterating the result gives ObjectRefs: first of where the task runs (``node_id``,
+    ``device``, ``threads``), then of the trial function's per-epoch metrics.
+    """
     threads = max(1, math.floor(cpus))
     return _trial_task.options(num_cpus=cpus, num_gpus=gpus).remote(
         trial_fn, config, params, seed, threads)

@@ -4,13 +4,15 @@ Under ``<results>/<study name>/``:
 
 - ``trials.parquet``: one row per finished trial and seed: study, trial, state, ``param_*``,
   seed, trainable-parameter count, ``value_*`` (the trial's objective values), ``final_*`` (that
-  seed's last-epoch metrics), error, wall time, device, git commit and package versions.
+  seed's last-epoch metrics), error, wall time, device and Ray node of the seed's task, git
+  commit and package versions.
 - ``epochs.parquet``: long format, one row per (trial, seed, epoch, metric): study, trial, seed,
   epoch, split (train/valid/test, or empty), metric, value.
 
-A trial's per-epoch metrics live in its ``epochs`` user attribute, so the tables are a function of
-the storage: they are rewritten (temporary file, then rename) after every finished trial and when
-a run starts, and a finished trial is neither lost nor duplicated when a driver dies.
+A trial's per-epoch metrics live in its ``record`` user attribute and each run's provenance in a
+``run_<id>`` attribute of the study, so the tables are a function of the storage: they are rebuilt
+from it when a run starts and rewritten (temporary file, then rename) after every finished trial,
+and a finished trial is neither lost nor duplicated when a driver dies.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import pandas as pd
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
 SPLITS = ("train", "valid", "test")
-_lock = threading.Lock()
 
 
 def _split_metric(name: str) -> tuple[str, str]:
@@ -34,25 +35,31 @@ def _split_metric(name: str) -> tuple[str, str]:
     return (split, metric) if split in SPLITS and metric else ("", name)
 
 
-def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial,
-               objectives: list[str]) -> list[dict[str, Any]]:
-    """The trials-table rows of one finished trial, one per seed it ran."""
-    attrs = trial.user_attrs
+def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial, objectives: list[str],
+               runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The trials-table rows of one finished trial, one per seed it ran.
+
+    ``runs`` maps a run id to that run's provenance (git commit, package versions).
+    """
+    record = trial.user_attrs.get("record", {})
+    provenance = runs.get(record.get("run"), {})
     base: dict[str, Any] = {"study": study_name, "trial": trial.number, "state": trial.state.name}
     base.update({f"param_{k}": v for k, v in trial.params.items()})
     values = trial.values or [None] * len(objectives)
     base.update({f"value_{name}": v for name, v in zip(objectives, values, strict=True)})
-    error = attrs.get("error")
+    error = record.get("error")
     if error is None and trial.state == optuna.trial.TrialState.FAIL:
         error = "no error from its task: its driver stopped or was interrupted (re-queued)"
-    base.update({"error": error, "wall_time_s": attrs.get("wall_time_s"),
-                 "device": attrs.get("device"), "git_commit": attrs.get("git_commit")})
-    base.update({f"version_{k}": v for k, v in attrs.get("versions", {}).items()})
-    finals = attrs.get("final_metrics", {})
+    base.update({"error": error, "wall_time_s": record.get("wall_time_s"),
+                 "git_commit": provenance.get("git_commit")})
+    base.update({f"version_{k}": v for k, v in provenance.get("versions", {}).items()})
+    finals = record.get("final_metrics", {})
     rows = []
-    for seed in attrs.get("seeds", [None]):
+    for seed in record.get("seeds", [None]):
         final = finals.get(str(seed), {})
-        row = dict(base, seed=seed, trainable_params=final.get("params"))
+        task = record.get("tasks", {}).get(str(seed), {})
+        row = dict(base, seed=seed, trainable_params=final.get("params"),
+                   device=task.get("device"), node_id=task.get("node_id"))
         row.update({f"final_{k}": v for k, v in final.items() if k not in ("epoch", "params")})
         rows.append(row)
     return rows
@@ -61,7 +68,7 @@ def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial,
 def epoch_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]]:
     """The epochs-table rows of one trial, long format."""
     rows = []
-    for record in trial.user_attrs.get("epochs", []):
+    for record in trial.user_attrs.get("record", {}).get("epochs", []):
         for name, value in record.items():
             if name in ("seed", "epoch"):
                 continue
@@ -72,24 +79,79 @@ def epoch_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[dict[st
     return rows
 
 
+_write_lock = threading.Lock()  # one rewrite at a time: the writer thread or close()
+
+
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     frame.to_parquet(part, index=False)
     os.replace(part, path)
 
 
-def write_results(study: optuna.Study, objectives: list[str], folder: Path) -> int:
-    """Rewrite ``trials.parquet`` and ``epochs.parquet`` from every finished trial.
+class ResultsWriter:
+    """Keeps the rows of every finished trial and rewrites both tables when one finishes.
 
-    Returns:
-        The number of finished trials written.
+    Built from the storage when a run starts (so a dead driver's finished trials are written),
+    then fed each trial as it finishes; the storage stays the source of truth. The rewrites
+    happen on a thread of their own, off the trials' path, coalescing trials that finish close
+    together; :meth:`close` writes the last state and waits for it.
     """
-    with _lock:
-        trials = study.get_trials(deepcopy=False, states=FINISHED)
-        trial_table = [r for t in trials for r in trial_rows(study.study_name, t, objectives)]
-        epoch_table = [r for t in trials for r in epoch_rows(study.study_name, t)]
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(pd.DataFrame(trial_table), folder / "trials.parquet")
-        columns = ["study", "trial", "seed", "epoch", "split", "metric", "value"]
-        _write_atomic(pd.DataFrame(epoch_table, columns=columns), folder / "epochs.parquet")
-        return len(trials)
+
+    def __init__(self, study: optuna.Study, objectives: list[str], folder: Path) -> None:
+        self.study_name, self.objectives, self.folder = study.study_name, objectives, folder
+        self.runs = {key.removeprefix("run_"): value for key, value in study.user_attrs.items()
+                     if key.startswith("run_")}
+        self._trials: dict[int, list[dict[str, Any]]] = {}
+        self._epochs: dict[int, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._pending = threading.Event()
+        self._closed = False
+        for trial in study.get_trials(deepcopy=False, states=FINISHED):
+            self._keep(trial)
+        self.write()
+        self._thread = threading.Thread(target=self._write_when_asked, daemon=True,
+                                        name="parquet-writer")
+        self._thread.start()
+
+    def _keep(self, trial: optuna.trial.FrozenTrial) -> None:
+        self._trials[trial.number] = trial_rows(self.study_name, trial, self.objectives,
+                                                self.runs)
+        self._epochs[trial.number] = epoch_rows(self.study_name, trial)
+
+    def add(self, trial: optuna.trial.FrozenTrial) -> None:
+        """Record one finished trial; the tables are rewritten shortly after."""
+        with self._lock:
+            self._keep(trial)
+        self._pending.set()
+
+    def _write_when_asked(self) -> None:
+        while True:
+            self._pending.wait()
+            self._pending.clear()
+            if self._closed:
+                return
+            self.write()
+
+    def close(self) -> None:
+        """Stop the writer thread and write the final tables."""
+        self._closed = True
+        self._pending.set()
+        self._thread.join()
+        self.write()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self) -> None:
+        """Rewrite ``trials.parquet`` and ``epochs.parquet`` (temporary file, then rename)."""
+        with self._lock:
+            trials = [row for number in sorted(self._trials) for row in self._trials[number]]
+            epochs = [row for number in sorted(self._epochs) for row in self._epochs[number]]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with _write_lock:
+            _write_atomic(pd.DataFrame(trials), self.folder / "trials.parquet")
+            columns = ["study", "trial", "seed", "epoch", "split", "metric", "value"]
+            _write_atomic(pd.DataFrame(epochs, columns=columns), self.folder / "epochs.parquet")

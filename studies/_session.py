@@ -15,11 +15,19 @@ import optuna
 from hnet_core.data import DatasetError
 from studies import _ray_backend
 from studies._config import ConfigError
-from studies._driver import Driver, RunSettings, make_pruner, make_sampler, study_identity
+from studies._driver import (
+    Driver,
+    RunSettings,
+    make_pruner,
+    make_sampler,
+    start_run,
+    study_identity,
+)
 from studies._progress import Progress
 from studies._registry import load_study
-from studies._results import write_results
+from studies._results import ResultsWriter
 from studies._storage import (
+    check_storage_reachable,
     check_storage_url,
     default_storage_url,
     fail_stale_trials,
@@ -67,29 +75,31 @@ def run_session(args: argparse.Namespace) -> int:
         spec.check_data(config)
     except DatasetError as err:
         raise ConfigError(str(err)) from None
+    check_storage_reachable(storage_url)
     address = args.ray_address or os.environ.get("RAY_ADDRESS")
     if address:
         _ray_backend.check_reachable(address)
 
-    storage = open_storage(storage_url)
-    directions = [spec.metrics[o] for o in objectives]
-    study = _open_study(storage, study_name, directions, study_identity(config, objectives),
-                        sampler, pruner)
-    folder = results_dir / study_name
-    stale = fail_stale_trials(study)
-    write_results(study, list(objectives), folder)
     resources = _ray_backend.start_ray(address, args.ray_cpus)
     try:
-        settings = RunSettings(study_name, objectives, sampler_name, pruner_name, folder,
-                               trial_slots(config, resources, args.jobs), args.quiet)
+        jobs = trial_slots(config, resources, args.jobs)
+        storage = open_storage(storage_url)
+        directions = [spec.metrics[o] for o in objectives]
+        study = _open_study(storage, study_name, directions,
+                            study_identity(config, objectives), sampler, pruner)
+        stale = fail_stale_trials(study)
+        run_id = start_run(study)
+        results = ResultsWriter(study, list(objectives), results_dir / study_name)
+        settings = RunSettings(study_name, objectives, sampler_name, pruner_name,
+                               results.folder, jobs, args.quiet)
         done_before = len(study.get_trials(deepcopy=False, states=(
             optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
         if stale:
             print(f"{study_name}: {stale} trial(s) left running by an earlier driver were "
                   "failed and queued again", file=sys.stderr)
-        with Progress(study_name, config.n_trials, done_before, objectives[0],
-                      args.quiet) as progress:
-            driver = Driver(spec, config, settings, study, progress)
+        with results, Progress(study_name, config.n_trials, done_before, objectives[0],
+                               args.quiet) as progress:
+            driver = Driver(spec, config, settings, study, progress, results, run_id)
             code = driver.run()
         _summary(study, settings, driver, storage_url)
         return code

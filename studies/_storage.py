@@ -12,6 +12,8 @@ import warnings
 from pathlib import Path
 
 import optuna
+import sqlalchemy
+import sqlalchemy.event
 import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
@@ -19,6 +21,17 @@ from studies._config import ConfigError
 
 HEARTBEAT_S = 2
 GRACE_S = 6
+
+
+@sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL with synchronous=NORMAL for every SQLite connection: a commit is not an fsync, and
+    the database stays consistent (and loses nothing) when a process is killed."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
 
 def default_storage_url(results_dir: Path) -> str:
@@ -36,14 +49,30 @@ def check_storage_url(url: str) -> None:
         raise ConfigError(f"--storage {url!r}: an in-memory database would lose the study")
 
 
+def check_storage_reachable(url: str) -> None:
+    """Connect once to a database server (not SQLite) and hang up: a one-line ConfigError when
+    it cannot be reached. Writes nothing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return
+    try:
+        engine = sqlalchemy.create_engine(url)
+        try:
+            engine.connect().close()
+        finally:
+            engine.dispose()
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise ConfigError(f"cannot open Optuna storage {parsed.render_as_string()}: "
+                          f"{reason}") from None
+
+
 def open_storage(url: str) -> optuna.storages.RDBStorage:
     """The storage at ``url`` with heartbeats; a one-line ConfigError when unreachable."""
     parsed = make_url(url)
     engine_kwargs = {}
     if parsed.get_backend_name() == "sqlite":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(parsed.database) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
         engine_kwargs = {"connect_args": {"timeout": 60}}
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5

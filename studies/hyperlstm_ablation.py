@@ -14,9 +14,8 @@ import dataclasses
 import optuna
 
 from hnet_core.models import CELLS
-from studies._spec import StudySpec
-from studies.hyperlstm_ptb import PRESETS as PTB_PRESETS
-from studies.hyperlstm_ptb import HyperLSTMPTBConfig, check_data, run_trial
+from studies.hyperlstm_ptb import SPEC as PTB_SPEC
+from studies.hyperlstm_ptb import HyperLSTMPTBConfig
 
 
 def search_space(trial: optuna.Trial, config: HyperLSTMPTBConfig) -> dict:
@@ -27,21 +26,18 @@ def grid(config: HyperLSTMPTBConfig) -> dict:
     return {"cell": list(CELLS)}
 
 
-SPEC = StudySpec(
+SPEC = dataclasses.replace(
+    PTB_SPEC,
     name="hyperlstm_ablation",
     description="LSTM / LN-LSTM / HyperLSTM / LN HyperLSTM on PTB under equal budgets, per seed",
     presets={
-        "smoke": dataclasses.replace(PTB_PRESETS["smoke"], n_trials=4, seeds=(1, 2)),
-        "quick": dataclasses.replace(PTB_PRESETS["quick"], n_trials=4, seeds=(1, 2, 3),
+        "smoke": dataclasses.replace(PTB_SPEC.presets["smoke"], n_trials=4, seeds=(1, 2)),
+        "quick": dataclasses.replace(PTB_SPEC.presets["quick"], n_trials=4, seeds=(1, 2, 3),
                                      max_train_batches=100, epochs=2),
-        "paper": dataclasses.replace(PTB_PRESETS["paper"], n_trials=4, seeds=(1, 2, 3)),
+        "paper": dataclasses.replace(PTB_SPEC.presets["paper"], n_trials=4, seeds=(1, 2, 3)),
     },
     search_space=search_space,
-    trial=run_trial,
-    metrics={"valid_bpc": "minimize", "test_bpc": "minimize", "train_bpc": "minimize",
-             "params": "minimize"},
-    objectives=("valid_bpc",),
     grid=grid,
-    check_data=check_data,
     sampler="grid",
+    pruner="none",
 )

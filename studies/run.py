@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 from pathlib import Path
 
@@ -99,11 +98,15 @@ def trial_slots(config: StudyConfig, resources: dict[str, float], jobs: int | No
         if jobs < 1:
             raise ConfigError("--jobs must be >= 1")
         return jobs
+    if config.cpus_per_trial > resources["CPU"] or config.gpus_per_trial > resources["GPU"]:
+        raise ConfigError(f"a trial needs {config.cpus_per_trial:g} CPUs and "
+                          f"{config.gpus_per_trial:g} GPUs; the Ray cluster has "
+                          f"{resources['CPU']:g} and {resources['GPU']:g}")
     seeds = len(config.seeds)
     fits = resources["CPU"] // (config.cpus_per_trial * seeds)
     if config.gpus_per_trial > 0:
         fits = min(fits, resources["GPU"] // (config.gpus_per_trial * seeds))
-    return max(1, int(fits)) if math.isfinite(fits) else 1
+    return max(1, int(fits))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,3 +99,11 @@ def test_killed_driver_resumes_without_losing_or_duplicating(runner):
             == finished_before.value_valid_loss).all()
     assert _storage_states(runner, "synthetic-smoke") == dict(
         zip(after.trial, after.state, strict=True))
+
+
+def test_more_resources_than_the_cluster_has_is_bad_input(runner):
+    done = runner.run(*SMOKE, "--gpus-per-trial", "1")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: a trial needs 1 CPUs and 1 GPUs; the Ray cluster has 2 and 0")
+    assert not runner.results.exists()
