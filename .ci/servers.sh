@@ -28,7 +28,9 @@ start_ray_cluster() {
   local port=6390
   ray_bin="$PWD/.venv/bin/ray"
   export RAY_TMPDIR="$ci_tmp/ray"
+  export RAY_AUTH_MODE=token   # both nodes and every driver use ~/.ray/auth_token
   mkdir -p "$RAY_TMPDIR"
+  "$ray_bin" get-auth-token --generate >/dev/null
   "$ray_bin" start --head --node-ip-address 127.0.0.1 --port "$port" --num-cpus 1 \
     --include-dashboard false --disable-usage-stats >/dev/null
   "$ray_bin" start --address "127.0.0.1:$port" --node-ip-address 127.0.0.1 --num-cpus 1 \
