@@ -1,20 +1,23 @@
-"""One invocation of the runner: validate everything, then open storage, start Ray and run.
+"""One invocation of the runner: validate everything, start Ray, open the storage and run.
 
-Every check that can fail on bad input (study, overrides, objectives, sampler, storage URL,
-dataset, Ray address) runs before anything is written.
+Every check that can fail on bad input (study, overrides, objectives, sampler, storage URL and
+server, dataset, Ray address, resources) runs before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 
 from hnet_core.data import DatasetError
 from studies import _ray_backend
-from studies._config import ConfigError
+from studies._config import ConfigError, apply_overrides
 from studies._driver import (
     Driver,
     RunSettings,
@@ -26,6 +29,7 @@ from studies._driver import (
 from studies._progress import Progress
 from studies._registry import load_study
 from studies._results import ResultsWriter
+from studies._spec import StudyConfig, StudySpec
 from studies._storage import (
     check_storage_reachable,
     check_storage_url,
@@ -33,7 +37,51 @@ from studies._storage import (
     fail_stale_trials,
     open_storage,
 )
-from studies.run import build_config, objectives_of, trial_slots
+
+
+def build_config(spec: StudySpec, args: argparse.Namespace) -> StudyConfig:
+    """The preset, then ``--set``, then the dedicated flags; ConfigError on bad values."""
+    config = apply_overrides(spec.presets[args.preset], args.overrides, spec.name)
+    flags = {"n_trials": args.n_trials, "cpus_per_trial": args.cpus_per_trial,
+             "gpus_per_trial": args.gpus_per_trial, "max_failures": args.max_failures,
+             "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
+    if args.seeds is not None:
+        try:
+            flags["seeds"] = tuple(int(s) for s in args.seeds.split(",") if s.strip())
+        except ValueError:
+            raise ConfigError(f"--seeds {args.seeds!r}: expected integers like 1,2,3") from None
+    try:
+        return dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def objectives_of(spec: StudySpec, args: argparse.Namespace) -> tuple[str, ...]:
+    if not args.objectives:
+        return spec.objectives
+    names = tuple(n.strip() for n in args.objectives.split(",") if n.strip())
+    unknown = [n for n in names if n not in spec.metrics]
+    if unknown or not names:
+        raise ConfigError(f"--objectives: unknown {unknown}; {spec.name} reports "
+                          f"{', '.join(spec.metrics)}")
+    return names
+
+
+def trial_slots(config: StudyConfig, resources: dict[str, float], jobs: int | None) -> int:
+    """Concurrent trials: ``--jobs``, else as many as the cluster's CPUs and GPUs fit."""
+    if jobs is not None:
+        if jobs < 1:
+            raise ConfigError("--jobs must be >= 1")
+        return jobs
+    if config.cpus_per_trial > resources["CPU"] or config.gpus_per_trial > resources["GPU"]:
+        raise ConfigError(f"a trial needs {config.cpus_per_trial:g} CPUs and "
+                          f"{config.gpus_per_trial:g} GPUs; the Ray cluster has "
+                          f"{resources['CPU']:g} and {resources['GPU']:g}")
+    seeds = len(config.seeds)
+    fits = resources["CPU"] // (config.cpus_per_trial * seeds)
+    if config.gpus_per_trial > 0:
+        fits = min(fits, resources["GPU"] // (config.gpus_per_trial * seeds))
+    return max(1, int(fits))
 
 
 def _open_study(storage, name: str, directions: list[str], identity: dict, sampler,
@@ -53,21 +101,34 @@ def _open_study(storage, name: str, directions: list[str], identity: dict, sampl
     return study
 
 
-def run_session(args: argparse.Namespace) -> int:
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the runner reports trials itself
+@dataclass(frozen=True)
+class Plan:
+    """A validated invocation: what to run and where."""
+
+    spec: StudySpec
+    config: StudyConfig
+    objectives: tuple[str, ...]
+    sampler: str
+    pruner: str
+    study_name: str
+    results_dir: Path
+    storage_url: str
+    address: str | None
+
+
+def plan(args: argparse.Namespace) -> Plan:
+    """Check every argument and the data; ConfigError (exit 2) on the first problem."""
     spec = load_study(args.study)
     config = build_config(spec, args)
     objectives = objectives_of(spec, args)
-    pruner_name = args.pruner or spec.pruner
-    if len(objectives) > 1 and pruner_name != "none":
+    pruner = args.pruner or spec.pruner
+    if len(objectives) > 1 and pruner != "none":
         if args.pruner:
             raise ConfigError("--pruner needs a single objective (Optuna cannot prune a "
                               "multi-objective study)")
-        pruner_name = "none"
-    sampler_name = args.sampler or ("nsga2" if len(objectives) > 1 else spec.sampler)
-    sampler = make_sampler(sampler_name, spec, config, seed=0)
-    pruner = make_pruner(pruner_name, config)
-    study_name = args.study_name or f"{spec.name}-{args.preset}"
+        pruner = "none"
+    sampler = args.sampler or ("nsga2" if len(objectives) > 1 else spec.sampler)
+    make_sampler(sampler, spec, config, seed=0)  # validates (a grid needs the study's grid)
     results_dir = args.results_dir.resolve()
     storage_url = args.storage or default_storage_url(results_dir)
     check_storage_url(storage_url)
@@ -79,32 +140,40 @@ def run_session(args: argparse.Namespace) -> int:
     address = args.ray_address or os.environ.get("RAY_ADDRESS")
     if address:
         _ray_backend.check_reachable(address)
+    return Plan(spec, config, objectives, sampler, pruner,
+                args.study_name or f"{spec.name}-{args.preset}", results_dir, storage_url,
+                address)
 
-    resources = _ray_backend.start_ray(address, args.ray_cpus)
+
+def run_session(args: argparse.Namespace) -> int:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the runner reports trials itself
+    p = plan(args)
+    resources = _ray_backend.start_ray(p.address, args.ray_cpus)
     try:
-        jobs = trial_slots(config, resources, args.jobs)
-        storage = open_storage(storage_url)
-        directions = [spec.metrics[o] for o in objectives]
-        study = _open_study(storage, study_name, directions,
-                            study_identity(config, objectives), sampler, pruner)
+        jobs = trial_slots(p.config, resources, args.jobs)
+        study = _open_study(open_storage(p.storage_url), p.study_name,
+                            [p.spec.metrics[o] for o in p.objectives],
+                            study_identity(p.config, p.objectives),
+                            make_sampler(p.sampler, p.spec, p.config, seed=0),
+                            make_pruner(p.pruner, p.config))
         stale = fail_stale_trials(study)
         run_id = start_run(study)
-        results = ResultsWriter(study, list(objectives), results_dir / study_name)
-        settings = RunSettings(study_name, objectives, sampler_name, pruner_name,
+        results = ResultsWriter(study, list(p.objectives), p.results_dir / p.study_name)
+        settings = RunSettings(p.study_name, p.objectives, p.sampler, p.pruner,
                                results.folder, jobs, args.quiet)
         done_before = len(study.get_trials(deepcopy=False, states=(
             optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
         if stale:
-            print(f"{study_name}: {stale} trial(s) left running by an earlier driver were "
+            print(f"{p.study_name}: {stale} trial(s) left running by an earlier driver were "
                   "failed and queued again", file=sys.stderr)
-        with results, Progress(study_name, config.n_trials, done_before, objectives[0],
+        with results, Progress(p.study_name, p.config.n_trials, done_before, p.objectives[0],
                                args.quiet) as progress:
-            driver = Driver(spec, config, settings, study, progress, results, run_id)
+            driver = Driver(p.spec, p.config, settings, study, progress, results, run_id)
             code = driver.run()
-        _summary(study, settings, driver, storage_url)
+        _summary(study, settings, driver, p.storage_url)
         return code
     except KeyboardInterrupt:
-        print(f"{study_name}: stopped; run the same command again to continue",
+        print(f"{p.study_name}: stopped; run the same command again to continue",
               file=sys.stderr)
         return 130
     finally:

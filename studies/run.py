@@ -11,13 +11,12 @@ Exit codes: 0 done; 1 the failure budget was passed; 2 bad input (nothing writte
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
-from studies._config import ConfigError, apply_overrides
+from studies._config import ConfigError
 from studies._registry import load_study, study_names
-from studies._spec import PRESETS, StudyConfig, StudySpec
+from studies._spec import PRESETS
 
 SAMPLERS = ("tpe", "random", "grid", "nsga2")
 PRUNERS = ("none", "median", "hyperband")
@@ -62,51 +61,6 @@ def list_studies() -> None:
         presets = ", ".join(f"{p} ({c.n_trials} trials x {c.epochs} epochs)"
                             for p, c in spec.presets.items())
         print(f"{name:20s} {spec.description}\n{'':20s} presets: {presets}")
-
-
-def build_config(spec: StudySpec, args: argparse.Namespace) -> StudyConfig:
-    """The preset, then ``--set``, then the dedicated flags; ConfigError on bad values."""
-    config = apply_overrides(spec.presets[args.preset], args.overrides, spec.name)
-    flags = {"n_trials": args.n_trials, "cpus_per_trial": args.cpus_per_trial,
-             "gpus_per_trial": args.gpus_per_trial, "max_failures": args.max_failures,
-             "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
-    if args.seeds is not None:
-        try:
-            flags["seeds"] = tuple(int(s) for s in args.seeds.split(",") if s.strip())
-        except ValueError:
-            raise ConfigError(f"--seeds {args.seeds!r}: expected integers like 1,2,3") from None
-    try:
-        return dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-
-
-def objectives_of(spec: StudySpec, args: argparse.Namespace) -> tuple[str, ...]:
-    if not args.objectives:
-        return spec.objectives
-    names = tuple(n.strip() for n in args.objectives.split(",") if n.strip())
-    unknown = [n for n in names if n not in spec.metrics]
-    if unknown or not names:
-        raise ConfigError(f"--objectives: unknown {unknown}; {spec.name} reports "
-                          f"{', '.join(spec.metrics)}")
-    return names
-
-
-def trial_slots(config: StudyConfig, resources: dict[str, float], jobs: int | None) -> int:
-    """Concurrent trials: ``--jobs``, else as many as the cluster's CPUs and GPUs fit."""
-    if jobs is not None:
-        if jobs < 1:
-            raise ConfigError("--jobs must be >= 1")
-        return jobs
-    if config.cpus_per_trial > resources["CPU"] or config.gpus_per_trial > resources["GPU"]:
-        raise ConfigError(f"a trial needs {config.cpus_per_trial:g} CPUs and "
-                          f"{config.gpus_per_trial:g} GPUs; the Ray cluster has "
-                          f"{resources['CPU']:g} and {resources['GPU']:g}")
-    seeds = len(config.seeds)
-    fits = resources["CPU"] // (config.cpus_per_trial * seeds)
-    if config.gpus_per_trial > 0:
-        fits = min(fits, resources["GPU"] // (config.gpus_per_trial * seeds))
-    return max(1, int(fits))
 
 
 def main(argv: list[str] | None = None) -> int:
