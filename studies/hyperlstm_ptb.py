@@ -103,7 +103,8 @@ PRESETS = {
     "quick": HyperLSTMPTBConfig(
         n_trials=10, epochs=4, hidden_size=128, batch_size=32, seq_len=100, eval_batch_size=32,
         max_train_batches=150, max_eval_batches=40, embedding_sizes=(4, 8),
-        hyper_sizes=(16, 32, 64), hyper_size=32),
+        hyper_sizes=(16, 32, 64), hyper_size=32, keep_prob_low=0.85, lr_low=1e-3, lr_high=1e-2,
+        lr=5e-3),
     "paper": HyperLSTMPTBConfig(n_trials=40, epochs=30, cpus_per_trial=4.0, gpus_per_trial=1.0),
 }
 
