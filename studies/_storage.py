@@ -49,6 +49,12 @@ def check_storage_url(url: str) -> None:
         raise ConfigError(f"--storage {url!r}: an in-memory database would lose the study")
 
 
+def _unreachable(parsed: sqlalchemy.engine.URL, err: Exception) -> ConfigError:
+    """One line naming the storage (password hidden) and the driver's first line of reason."""
+    reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+    return ConfigError(f"cannot open Optuna storage {parsed.render_as_string()}: {reason}")
+
+
 def check_storage_reachable(url: str) -> None:
     """Connect once to a database server (not SQLite) and hang up: a one-line ConfigError when
     it cannot be reached. Writes nothing."""
@@ -62,9 +68,7 @@ def check_storage_reachable(url: str) -> None:
         finally:
             engine.dispose()
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        raise ConfigError(f"cannot open Optuna storage {parsed.render_as_string()}: "
-                          f"{reason}") from None
+        raise _unreachable(parsed, err) from None
 
 
 def open_storage(url: str) -> optuna.storages.RDBStorage:
@@ -82,9 +86,7 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
                 grace_period=GRACE_S, heartbeat_stale_trial_callback=retry)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        raise ConfigError(f"cannot open Optuna storage {parsed.render_as_string()}: "
-                          f"{reason}") from None
+        raise _unreachable(parsed, err) from None
 
 
 def fail_stale_trials(study: optuna.Study) -> int:
