@@ -23,15 +23,7 @@ from pathlib import Path
 import optuna
 import ray
 
-from studies import _ray_backend
-from studies._driver import (
-    Driver,
-    RunSettings,
-    make_pruner,
-    make_sampler,
-    start_run,
-    study_identity,
-)
+from studies import _driver, _ray_backend
 from studies._progress import Progress
 from studies._results import ResultsWriter
 from studies._storage import default_storage_url, open_storage
@@ -63,10 +55,10 @@ def main() -> None:
         results = Path(tmp)
         os.environ["RAY_TMPDIR"] = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
         storage = open_storage(default_storage_url(results))
-        study = optuna.create_study(study_name="bench", storage=storage,
-                                    sampler=make_sampler(args.sampler, SPEC, config, seed=0),
-                                    pruner=make_pruner("none", config))
-        study.set_user_attr("identity", study_identity(config, SPEC.objectives))
+        sampler = _driver.make_sampler(args.sampler, SPEC, config, seed=0)
+        study = optuna.create_study(study_name="bench", storage=storage, sampler=sampler,
+                                    pruner=_driver.make_pruner("none", config))
+        study.set_user_attr("identity", _driver.study_identity(config, SPEC.objectives))
         results = ResultsWriter(study, list(SPEC.objectives), results_dir := results / "bench")
         began = time.perf_counter()
         _ray_backend.start_ray(None, num_cpus=args.slots)
@@ -74,13 +66,14 @@ def main() -> None:
         began = time.perf_counter()
         warm_up_workers(args.slots)
         worker_startup = time.perf_counter() - began
-        settings = RunSettings("bench", SPEC.objectives, args.sampler, "none", results_dir,
-                               jobs=args.slots, quiet=True)
+        settings = _driver.RunSettings("bench", SPEC.objectives, args.sampler, "none",
+                                       results_dir, jobs=args.slots, quiet=True)
         try:
             with results, Progress("bench", config.n_trials, 0, SPEC.objectives[0],
                                    quiet=True) as p:
                 p.trial_finished = lambda trial, best: None  # no per-trial printing
-                driver = Driver(SPEC, config, settings, study, p, results, start_run(study))
+                driver = _driver.Driver(SPEC, config, settings, study, p, results,
+                                        _driver.start_run(study))
                 began = time.perf_counter()
                 driver.run()
                 wall = time.perf_counter() - began
