@@ -66,8 +66,7 @@ def main() -> None:
         began = time.perf_counter()
         warm_up_workers(args.slots)
         worker_startup = time.perf_counter() - began
-        settings = _driver.RunSettings("bench", SPEC.objectives, args.sampler, "none",
-                                       results_dir, jobs=args.slots, quiet=True)
+        settings = _driver.RunSettings("bench", SPEC.objectives, results_dir, jobs=args.slots)
         try:
             with results, Progress("bench", config.n_trials, 0, SPEC.objectives[0],
                                    quiet=True) as p:

@@ -41,16 +41,12 @@ class TrialFailed(Exception):
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How to run a study, from the command line."""
+    """What the driver needs besides the study and its config."""
 
     study_name: str
     objectives: tuple[str, ...]
-    sampler: str
-    pruner: str
     results_dir: Path
     jobs: int
-    quiet: bool = False
-    sampler_seed: int = 0
 
 
 def make_sampler(name: str, spec: StudySpec, config: StudyConfig,

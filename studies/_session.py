@@ -159,8 +159,7 @@ def run_session(args: argparse.Namespace) -> int:
         stale = fail_stale_trials(study)
         run_id = start_run(study)
         results = ResultsWriter(study, list(p.objectives), p.results_dir / p.study_name)
-        settings = RunSettings(p.study_name, p.objectives, p.sampler, p.pruner,
-                               results.folder, jobs, args.quiet)
+        settings = RunSettings(p.study_name, p.objectives, results.folder, jobs)
         done_before = len(study.get_trials(deepcopy=False, states=(
             optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
         if stale:
