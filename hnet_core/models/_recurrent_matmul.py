@@ -44,10 +44,11 @@ class _Tape:
     def __init__(self, weight: torch.Tensor, batch_size: int, num_steps: int,
                  packed: bool) -> None:
         self.packed = packed
-        if packed:
+        if packed:  # W^T for the forward; W only where a backward pass can follow
             reorder = torch.ops.mkldnn._reorder_linear_weight
             self.forward_weight = reorder(weight.detach().t().contiguous(), batch_size)
-            self.backward_weight = reorder(weight.detach().contiguous(), batch_size)
+            self.backward_weight = (reorder(weight.detach().contiguous(), batch_size)
+                                    if num_steps else None)
         else:
             self.forward_weight = weight.detach().t()
             self.backward_weight = weight.detach()
@@ -58,17 +59,18 @@ class _Tape:
         self.steps = 0
         self.grad_steps: set[int] = set()
 
+    def _rows(self, index: int) -> slice:
+        return slice(index * self.batch_size, (index + 1) * self.batch_size)
+
     def record_input(self, h: torch.Tensor) -> int:
         """Keep ``h`` for the weight gradient; returns its step index."""
         index = self.steps
-        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        self.inputs[rows].copy_(h.detach())
+        self.inputs[self._rows(index)].copy_(h.detach())
         self.steps += 1
         return index
 
     def record_grad(self, index: int, grad: torch.Tensor) -> None:
-        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        self.grads[rows].copy_(grad)
+        self.grads[self._rows(index)].copy_(grad)
         self.grad_steps.add(index)
 
     def weight_grad(self) -> torch.Tensor | None:
@@ -76,7 +78,7 @@ class _Tape:
         if not self.grad_steps:
             return None
         for index in set(range(self.steps)) - self.grad_steps:
-            self.grads[index * self.batch_size : (index + 1) * self.batch_size].zero_()
+            self.grads[self._rows(index)].zero_()
         rows = self.steps * self.batch_size
         return self.inputs[:rows].t() @ self.grads[:rows]
 
