@@ -23,10 +23,11 @@ from pathlib import Path
 import optuna
 import ray
 
-from studies import _driver, _ray_backend
-from studies._progress import Progress
-from studies._results import ResultsWriter
-from studies._storage import default_storage_url, open_storage
+from studies._runner import driver as _driver
+from studies._runner import ray_backend as _ray_backend
+from studies._runner.progress import Progress
+from studies._runner.results import ResultsWriter
+from studies._runner.storage import default_storage_url, open_storage
 from studies.synthetic import SPEC
 
 

@@ -1,1 +1,27 @@
-"""studies: study definitions (one file each) and the runner, ``python -m studies.run <study>``."""
+"""Hypernetwork studies, one file each, and what a study file imports.
+
+A study is ``studies/<name>.py`` with a module-level ``SPEC`` (:class:`StudySpec`): a frozen
+config dataclass (a :class:`StudyConfig` subclass) with ``smoke``, ``quick`` and ``paper``
+presets, a search space that only calls ``trial.suggest_*``, and a module-level trial function
+yielding per-epoch metrics. A config checks its own fields in ``validate`` with the helpers
+below; each raises :class:`ConfigError`, which the runner prints as one line (exit 2).
+``python -m studies.run --list`` shows the registered studies.
+"""
+
+from studies._runner.checks import at_least, finite, in_interval, one_of, positive, search_range
+from studies._runner.config import ConfigError
+from studies._runner.spec import PRESETS, Metrics, StudyConfig, StudySpec
+
+__all__ = [
+    "PRESETS",
+    "ConfigError",
+    "Metrics",
+    "StudyConfig",
+    "StudySpec",
+    "at_least",
+    "finite",
+    "in_interval",
+    "one_of",
+    "positive",
+    "search_range",
+]

@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from studies._config import ConfigError
-from studies._storage import check_storage_url, default_storage_url
+from studies._runner.config import ConfigError
+from studies._runner.storage import check_storage_url, default_storage_url
 
 
 def main(argv: list[str] | None = None) -> int:

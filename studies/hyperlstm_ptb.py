@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import optuna
 
 from hnet_core.data import load_ptb_char, resolve_all
-from hnet_core.models import CharLMConfig, RecurrentConfig
+from hnet_core.models import CELLS, CharLMConfig, RecurrentConfig
 from hnet_core.train import CharLMTrainConfig, train_char_lm
-from studies._spec import StudyConfig, StudySpec
+from studies import StudyConfig, StudySpec, at_least, in_interval, one_of, search_range
 
+PTB_CHAR_VOCAB = 50  # symbols of char-level PTB; the loader asserts it
 CHAR_FILES = [f"ptb/ptb.char.{split}.txt" for split in ("train", "valid", "test")]
 
 
@@ -53,6 +54,16 @@ class HyperLSTMPTBConfig(StudyConfig):
     keep_prob: float = 0.9
     lr: float = 1e-3
 
+    def validate(self) -> None:
+        at_least(self, 1, "hidden_size", "num_layers", "batch_size", "seq_len",
+                 "eval_batch_size", "max_train_batches", "max_eval_batches", "embedding_sizes",
+                 "hyper_sizes", "embedding_size", "hyper_size")
+        in_interval(self, "keep_prob_low", 0.0, 1.0, low_open=True)
+        in_interval(self, "keep_prob", 0.0, 1.0, low_open=True)
+        search_range(self, "lr_low", "lr_high", log=True)
+        search_range(self, "lr", "lr", log=True)
+        one_of(self, "cell", CELLS)
+
 
 def search_space(trial: optuna.Trial, config: HyperLSTMPTBConfig) -> dict:
     return {
@@ -81,14 +92,24 @@ def model_config(config: HyperLSTMPTBConfig, params: dict, vocab_size: int) -> C
                         output_keep_prob=params.get("output_keep_prob", config.keep_prob))
 
 
+def train_config(config: HyperLSTMPTBConfig, params: dict, seed: int) -> CharLMTrainConfig:
+    return CharLMTrainConfig(epochs=config.epochs, batch_size=config.batch_size,
+                             seq_len=config.seq_len, lr=params.get("lr", config.lr),
+                             eval_batch_size=config.eval_batch_size,
+                             max_train_batches=config.max_train_batches,
+                             max_eval_batches=config.max_eval_batches, seed=seed)
+
+
+def check_trial(config: HyperLSTMPTBConfig, params: dict) -> None:
+    """Build a trial's model and training configs (ValueError when they are invalid)."""
+    model_config(config, params, PTB_CHAR_VOCAB)
+    train_config(config, params, seed=0)
+
+
 def run_trial(config: HyperLSTMPTBConfig, params: dict, seed: int) -> Iterator[dict]:
     corpus = load_ptb_char(config.data_dir)
-    train = CharLMTrainConfig(epochs=config.epochs, batch_size=config.batch_size,
-                              seq_len=config.seq_len, lr=params.get("lr", config.lr),
-                              eval_batch_size=config.eval_batch_size,
-                              max_train_batches=config.max_train_batches,
-                              max_eval_batches=config.max_eval_batches, seed=seed)
-    yield from train_char_lm(model_config(config, params, corpus.vocab_size), train, corpus)
+    yield from train_char_lm(model_config(config, params, corpus.vocab_size),
+                             train_config(config, params, seed), corpus)
 
 
 def check_data(config: HyperLSTMPTBConfig) -> None:
@@ -118,5 +139,6 @@ SPEC = StudySpec(
              "params": "minimize"},
     objectives=("valid_bpc",),
     check_data=check_data,
+    check_trial=check_trial,
     pruner="median",
 )

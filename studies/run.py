@@ -14,9 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from studies._config import ConfigError
-from studies._registry import load_study, study_names
-from studies._spec import PRESETS
+from studies._runner.config import ConfigError
+from studies._runner.registry import load_study, study_names
+from studies._runner.spec import PRESETS
 
 SAMPLERS = ("tpe", "random", "grid", "nsga2")
 PRUNERS = ("none", "median", "hyperband")
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.study:
         print("error: name a study (see --list)", file=sys.stderr)
         return 2
-    from studies._session import run_session  # imports Ray and Optuna only when running
+    from studies._runner.session import run_session  # imports Ray and Optuna only when running
 
     try:
         return run_session(args)

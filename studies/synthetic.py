@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import optuna
 
-from studies._spec import StudyConfig, StudySpec
+from studies import ConfigError, StudyConfig, StudySpec, at_least, finite
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,13 @@ class SyntheticConfig(StudyConfig):
     raise_x_above: float = math.inf
     nan_x_below: float = -math.inf
     kill_x_above: float = math.inf
+
+    def validate(self) -> None:
+        at_least(self, 0.0, "sleep_s")
+        finite(self, "sleep_s")
+        for x in self.grid_x:
+            if not -1.0 <= x <= 1.0:
+                raise ConfigError(f"grid_x values must lie in [-1, 1] (the search range), got {x}")
 
 
 def search_space(trial: optuna.Trial, config: SyntheticConfig) -> dict:

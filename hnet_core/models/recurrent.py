@@ -9,6 +9,7 @@ step (``cell.step``). The state is a list with one tuple of tensors per layer.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -53,8 +54,13 @@ class RecurrentConfig:
         if self.cell not in CELLS:
             raise ValueError(f"unknown cell {self.cell!r}; expected one of {CELLS}")
         for name in ("input_size", "hidden_size", "num_layers", "hyper_size", "embedding_size"):
-            if getattr(self, name) < 1:
+            if not getattr(self, name) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("recurrent_keep_prob", "hyper_recurrent_keep_prob"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not math.isfinite(self.forget_bias):
+            raise ValueError(f"forget_bias must be finite, got {self.forget_bias}")
 
 
 def build_cell(config: RecurrentConfig, input_size: int) -> nn.Module:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import ray
 
 from studies.run import main
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["nope"], "unknown study 'nope'; known: hyperlstm_ablation, hyperlstm_ptb, synthetic"),
+    (["nope"], "unknown study 'nope'; known: hyperlstm_ablation, hyperlstm_ptb,"),
     (["synthetic", "--set", "nope=1"], "--set nope: unknown key for synthetic"),
     (["synthetic", "--set", "epochs=abc"], "--set epochs=abc: expected int"),
     (["synthetic", "--storage", "foo://x"], "--storage 'foo://x': not a usable database URL"),
@@ -19,17 +20,38 @@ from studies.run import main
     (["synthetic", "--seeds", "a,b"], "--seeds 'a,b': expected integers"),
     (["synthetic", "--objectives", "valid_loss,params", "--pruner", "median"],
      "needs a single objective"),
-    (["hyperlstm_ptb", "--data-dir", "/nonexistent"], "missing dataset files ptb/ptb.char"),
+    (["hyperlstm_ptb", "--data-dir", "/nonexistent"], "--data-dir /nonexistent: no such folder"),
+    (["hyperlstm_ptb", "--data-dir", "."], "missing dataset files ptb/ptb.char"),
+    (["hyperlstm_ptb", "--preset", "smoke", "--set", "embedding_sizes="],
+     "embedding_sizes must name at least one value"),
+    (["hyperlstm_ptb", "--preset", "smoke", "--set", "hidden_size=-5"],
+     "hidden_size must be >= 1, got -5"),
+    (["hyperlstm_ptb", "--preset", "smoke", "--set", "hidden_size=0"], "hidden_size must be >= 1"),
+    (["hyperlstm_ptb", "--preset", "smoke", "--set", "seq_len=0"], "seq_len must be >= 1"),
+    (["hyperlstm_ptb", "--preset", "smoke", "--set", "batch_size=0"], "batch_size must be >= 1"),
+    (["hyperlstm_ptb", "--preset", "smoke", "--set", "lr=nan"], "lr must be a number, got nan"),
+    (["hyperlstm_ptb", "--preset", "smoke", "--set", "lr_low=0.1", "--set", "lr_high=0.01"],
+     "lr_low (0.1) must be <= lr_high (0.01)"),
+    (["hyperlstm_ptb", "--preset", "smoke", "--set", "keep_prob_low=0"],
+     "keep_prob_low must be in (0, 1]"),
+    (["synthetic", "--jobs", "0"], "--jobs must be >= 1, got 0"),
+    (["synthetic", "--ray-cpus", "0"], "--ray-cpus must be >= 1"),
+    (["synthetic", "--gpus-per-trial", "4096"], "a trial needs 1 CPUs and 4096 GPUs"),
+    (["synthetic", "--cpus-per-trial", "nan"], "--cpus-per-trial: cpus_per_trial must be a"),
+    (["synthetic", "--n-trials", "0"], "--n-trials: n_trials must be >= 1"),
     (["synthetic", "--storage", "postgresql://u@127.0.0.1:1/db"], "cannot open Optuna storage"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, message, tmp_path, capsys, monkeypatch):
+    """Refused at plan time: one line, nothing written, Ray never started."""
     monkeypatch.delenv("HNET_DATA_DIR", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.chdir(tmp_path)
     assert main([*argv, "--results-dir", str(tmp_path / "results")]) == 2
-    err = capsys.readouterr().err
-    assert message in err
-    assert len(err.strip().splitlines()) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert len(captured.err.strip().splitlines()) == 1 and captured.out == ""
     assert list(tmp_path.iterdir()) == []
+    assert not ray.is_initialized()
 
 
 def test_bad_flag_value_exits_2_with_one_line(capsys):

@@ -9,8 +9,9 @@ import pickle
 import optuna
 import pytest
 
-from studies._registry import load_study, study_names
-from studies._spec import PRESETS, StudyConfig
+from studies import PRESETS, ConfigError, StudyConfig
+from studies._runner.registry import load_study, study_names
+from studies._runner.session import check_search_space
 
 
 def test_registry_lists_the_studies():
@@ -42,7 +43,7 @@ def test_search_space_only_suggests(spec):
     again = spec.search_space(optuna.trial.FixedTrial(trial.params), config)
     assert again == params
     if spec.grid is not None:
-        assert set(spec.grid(config)) == set(params)
+        assert set(params) <= set(spec.grid(config))
 
 
 @pytest.mark.needs_data
@@ -56,3 +57,23 @@ def test_trial_function_runs_the_smoke_preset(spec, data_dir):
     for metrics in history:
         for name in spec.metrics:
             assert math.isfinite(metrics[name]), name
+
+
+def test_presets_validate_and_their_search_space_gives_a_valid_trial(spec):
+    """Every preset passes its own checks again and plans a trial (as ``plan`` does)."""
+    for preset in PRESETS:
+        config = spec.presets[preset]
+        assert dataclasses.replace(config) == config
+        check_search_space(spec, config, spec.sampler, spec.objectives)
+
+
+def test_configs_refuse_nan_and_empty_choices(spec):
+    config = spec.presets["smoke"]
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, float):
+            with pytest.raises(ConfigError, match=f"{field.name} must be a number"):
+                dataclasses.replace(config, **{field.name: math.nan})
+        if isinstance(value, tuple):
+            with pytest.raises(ConfigError, match=f"{field.name} must name at least one"):
+                dataclasses.replace(config, **{field.name: ()})

@@ -8,9 +8,12 @@ from typing import Any
 
 import optuna
 
+from studies._runner import checks
+
 Metrics = dict[str, float]
 TrialFunction = Callable[[Any, dict[str, Any], int], Iterator[Metrics]]
 SearchSpace = Callable[[optuna.Trial, Any], dict[str, Any]]
+TrialCheck = Callable[[Any, dict[str, Any]], None]
 
 PRESETS = ("smoke", "quick", "paper")
 
@@ -38,14 +41,19 @@ class StudyConfig:
     max_failures: int = 3
 
     def __post_init__(self) -> None:
-        if self.n_trials < 1 or self.epochs < 1:
-            raise ValueError("n_trials and epochs must be >= 1")
-        if self.cpus_per_trial <= 0 or self.gpus_per_trial < 0:
-            raise ValueError("cpus_per_trial must be > 0 and gpus_per_trial >= 0")
-        if not self.seeds:
-            raise ValueError("seeds must name at least one seed")
-        if self.max_failures < 0:
-            raise ValueError("max_failures must be >= 0")
+        checks.check_common(self)
+        checks.at_least(self, 1, "n_trials", "epochs")
+        checks.positive(self, "cpus_per_trial")
+        checks.at_least(self, 0, "gpus_per_trial", "max_failures", "seeds")
+        checks.finite(self, "gpus_per_trial")
+        self.validate()
+
+    def validate(self) -> None:
+        """A study's own field checks (ranges, choices, search ranges); raise ConfigError.
+
+        Runs whenever the config is built (a preset, ``--set``, a flag), after the checks of the
+        fields above. Use the helpers of :mod:`studies` (``positive``, ``search_range``, ...).
+        """
 
 
 #: StudyConfig fields that schedule a study without changing what its trials compute.
@@ -68,6 +76,9 @@ class StudySpec:
         objectives: the default objectives.
         grid: ``config -> {param: values}`` for the grid sampler (ablations), if any.
         check_data: ``config -> None``; raises a DatasetError when the data is missing.
+        check_trial: ``(config, params) -> None``: builds the trial's model and training
+            configs from sampled params without training; raises ValueError when they are
+            invalid. The runner calls it on one sample before creating the study.
         sampler: default sampler: ``tpe``, ``random`` or ``grid`` (NSGA-II is picked for
             several objectives).
         pruner: default pruner: ``none``, ``median`` or ``hyperband``.
@@ -82,6 +93,7 @@ class StudySpec:
     objectives: tuple[str, ...]
     grid: Callable[[Any], dict[str, list[Any]]] | None = None
     check_data: Callable[[Any], None] = field(default=lambda config: None)
+    check_trial: TrialCheck = field(default=lambda config, params: None)
     sampler: str = "tpe"
     pruner: str = "none"
 

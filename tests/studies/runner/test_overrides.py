@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from studies._config import ConfigError, apply_overrides
+from studies import ConfigError
+from studies._runner.config import apply_overrides
 from studies.hyperlstm_ptb import PRESETS
 from studies.synthetic import SyntheticConfig
 

@@ -17,7 +17,7 @@ import sqlalchemy.event
 import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
-from studies._config import ConfigError
+from studies._runner.config import ConfigError
 
 HEARTBEAT_S = 2
 GRACE_S = 6

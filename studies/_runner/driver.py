@@ -25,11 +25,11 @@ from typing import Any
 import optuna
 import ray
 
-from studies import _ray_backend
-from studies._config import ConfigError
-from studies._progress import Progress
-from studies._results import ResultsWriter
-from studies._spec import RUNNER_FIELDS, StudyConfig, StudySpec
+from studies._runner import ray_backend
+from studies._runner.config import ConfigError
+from studies._runner.progress import Progress
+from studies._runner.results import ResultsWriter
+from studies._runner.spec import RUNNER_FIELDS, StudyConfig, StudySpec
 
 DONE = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 PREFETCH = 1  # trials prepared and queued in Ray beyond the running slots
@@ -138,28 +138,33 @@ class Driver:
 
     # -- one trial -----------------------------------------------------------------------
     def objective(self, trial: optuna.Trial) -> float | list[float]:
-        params = self.spec.search_space(trial, self.config)
         seeds = list(self.config.seeds)
         began = time.perf_counter()
-        tasks = {seed: _ray_backend.submit_seed(self.spec.trial, self.config, params, seed,
-                                                self.config.cpus_per_trial,
-                                                self.config.gpus_per_trial) for seed in seeds}
         # One user attribute written once per trial: storage writes are the driver's main cost.
         record: dict[str, Any] = {"run": self.run_id, "seeds": seeds, "epochs": [],
                                   "final_metrics": {}}
+        tasks: dict[int, ray.ObjectRefGenerator] = {}
         try:
+            params = self.spec.search_space(trial, self.config)
+            for seed in seeds:
+                tasks[seed] = ray_backend.submit_seed(
+                    self.spec.trial, self.config, params, seed, self.config.cpus_per_trial,
+                    self.config.gpus_per_trial)
             record["tasks"] = {str(seed): ray.get(next(task)) for seed, task in tasks.items()}
             self._follow(trial, tasks, record)
             return self._objective_values(record)
-        except ray.exceptions.RayError as err:
-            record["error"] = _ray_backend.error_text(err)
-            raise TrialFailed(record["error"]) from err
-        except TrialFailed as err:
-            record["error"] = str(err)
+        except optuna.TrialPruned:
             raise
+        except ray.exceptions.RayError as err:
+            record["error"] = ray_backend.error_text(err)
+            raise TrialFailed(record["error"]) from err
+        except Exception as err:  # the search space, a task, a metric: a FAIL trial, counted
+            record["error"] = (str(err) if isinstance(err, TrialFailed)
+                               else f"{type(err).__name__}: {err}")
+            raise TrialFailed(record["error"]) from err
         finally:
             for task in tasks.values():
-                _ray_backend.cancel(task)
+                ray_backend.cancel(task)
             record["wall_time_s"] = time.perf_counter() - began
             trial.set_user_attr("record", record)
 

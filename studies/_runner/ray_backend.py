@@ -7,6 +7,7 @@ which records a failed trial. Inside the task torch uses as many threads as the 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import socket
@@ -16,8 +17,10 @@ from typing import Any
 
 import ray
 
-from studies._config import ConfigError
-from studies._spec import TrialFunction
+from studies._runner.config import ConfigError
+from studies._runner.spec import TrialFunction
+
+_AUTH_NOTICE_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
 def check_reachable(address: str) -> None:
@@ -49,6 +52,9 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> dict[str, flo
         check_reachable(address)
     else:
         os.environ.setdefault("RAY_TMPDIR", os.path.join(tempfile.gettempdir(), "hnet-ray"))
+        # Ray 2.60 turns token auth on for a new local cluster and says so on the terminal;
+        # the runner's own lines are all a user should see.
+        logging.getLogger(_AUTH_NOTICE_LOGGER).setLevel(logging.ERROR)
     local = {} if address else {"num_cpus": num_cpus, "include_dashboard": False}
     ray.init(address=address, configure_logging=False, log_to_driver=False,
              ignore_reinit_error=True, **local)

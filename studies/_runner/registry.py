@@ -6,8 +6,8 @@ import importlib
 import pkgutil
 
 import studies
-from studies._config import ConfigError
-from studies._spec import StudySpec
+from studies._runner.config import ConfigError
+from studies._runner.spec import StudySpec
 
 _NOT_STUDIES = {"run", "dashboard"}
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import optuna
 
 from hnet_core.data import DatasetError
-from studies import _ray_backend
-from studies._config import ConfigError, apply_overrides
-from studies._driver import (
+from studies._runner import ray_backend
+from studies._runner.config import ConfigError, apply_overrides
+from studies._runner.driver import (
     Driver,
     RunSettings,
     make_pruner,
@@ -26,11 +26,11 @@ from studies._driver import (
     start_run,
     study_identity,
 )
-from studies._progress import Progress
-from studies._registry import load_study
-from studies._results import ResultsWriter
-from studies._spec import StudyConfig, StudySpec
-from studies._storage import (
+from studies._runner.progress import Progress
+from studies._runner.registry import load_study
+from studies._runner.results import ResultsWriter
+from studies._runner.spec import StudyConfig, StudySpec
+from studies._runner.storage import (
     check_storage_reachable,
     check_storage_url,
     default_storage_url,
@@ -44,16 +44,51 @@ def build_config(spec: StudySpec, args: argparse.Namespace) -> StudyConfig:
     config = apply_overrides(spec.presets[args.preset], args.overrides, spec.name)
     flags = {"n_trials": args.n_trials, "cpus_per_trial": args.cpus_per_trial,
              "gpus_per_trial": args.gpus_per_trial, "max_failures": args.max_failures,
-             "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
+             "data_dir": _data_dir(args.data_dir)}
     if args.seeds is not None:
         try:
             flags["seeds"] = tuple(int(s) for s in args.seeds.split(",") if s.strip())
         except ValueError:
             raise ConfigError(f"--seeds {args.seeds!r}: expected integers like 1,2,3") from None
+    changes = {k: v for k, v in flags.items() if v is not None}
     try:
-        return dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+        return dataclasses.replace(config, **changes)
+    except ValueError as err:  # ConfigError from the config's checks, or another ValueError
+        flag = ", ".join(f"--{k.replace('_', '-')}" for k in changes)
+        raise ConfigError(f"{flag}: {err}" if flag else str(err)) from None
+
+
+def _data_dir(path: str | None) -> str | None:
+    """``--data-dir`` as an absolute path; ConfigError when it names no folder."""
+    if path is None:
+        return None
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"--data-dir {path}: no such folder")
+    return str(folder)
+
+
+def check_search_space(spec: StudySpec, config: StudyConfig, sampler: str,
+                       objectives: tuple[str, ...]) -> None:
+    """Sample the search space once in memory and build that trial's configs.
+
+    A search space that cannot produce a valid trial is refused before the study exists, so it
+    cannot fill the storage with failed trials.
+    """
+    study = optuna.create_study(sampler=make_sampler(sampler, spec, config, seed=0),
+                                directions=[spec.metrics[o] for o in objectives])
+    trial = study.ask()
+    try:
+        params = spec.search_space(trial, config)
+        spec.check_trial(config, params)
+    except Exception as err:  # any error here means no trial of this config can run
+        raise ConfigError(f"{spec.name}: this config's search space gives no valid trial "
+                          f"({type(err).__name__}: {_first_line(err)})") from None
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def objectives_of(spec: StudySpec, args: argparse.Namespace) -> tuple[str, ...]:
@@ -67,16 +102,30 @@ def objectives_of(spec: StudySpec, args: argparse.Namespace) -> tuple[str, ...]:
     return names
 
 
+def check_jobs(jobs: int | None) -> None:
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+
+
+def local_resources(ray_cpus: int | None) -> dict[str, float]:
+    """What a local Ray started with ``--ray-cpus`` will have, known before starting it."""
+    if ray_cpus is not None and ray_cpus < 1:
+        raise ConfigError(f"--ray-cpus must be >= 1, got {ray_cpus}")
+    import torch
+
+    return {"CPU": float(ray_cpus or os.cpu_count() or 1),
+            "GPU": float(torch.cuda.device_count())}
+
+
 def trial_slots(config: StudyConfig, resources: dict[str, float], jobs: int | None) -> int:
     """Concurrent trials: ``--jobs``, else as many as the cluster's CPUs and GPUs fit."""
-    if jobs is not None:
-        if jobs < 1:
-            raise ConfigError("--jobs must be >= 1")
-        return jobs
+    check_jobs(jobs)
     if config.cpus_per_trial > resources["CPU"] or config.gpus_per_trial > resources["GPU"]:
         raise ConfigError(f"a trial needs {config.cpus_per_trial:g} CPUs and "
                           f"{config.gpus_per_trial:g} GPUs; the Ray cluster has "
                           f"{resources['CPU']:g} and {resources['GPU']:g}")
+    if jobs is not None:
+        return jobs
     seeds = len(config.seeds)
     fits = resources["CPU"] // (config.cpus_per_trial * seeds)
     if config.gpus_per_trial > 0:
@@ -103,7 +152,11 @@ def _open_study(storage, name: str, directions: list[str], identity: dict, sampl
 
 @dataclass(frozen=True)
 class Plan:
-    """A validated invocation: what to run and where."""
+    """A validated invocation: what to run and where.
+
+    ``jobs`` is the number of trial slots when known before Ray starts (a local cluster); with
+    ``address`` set it is computed once the cluster answers.
+    """
 
     spec: StudySpec
     config: StudyConfig
@@ -114,13 +167,16 @@ class Plan:
     results_dir: Path
     storage_url: str
     address: str | None
+    jobs: int | None
 
 
 def plan(args: argparse.Namespace) -> Plan:
-    """Check every argument and the data; ConfigError (exit 2) on the first problem."""
+    """Check every argument, the search space and the data; ConfigError (exit 2) on the first
+    problem. Writes nothing and starts nothing."""
     spec = load_study(args.study)
     config = build_config(spec, args)
     objectives = objectives_of(spec, args)
+    check_jobs(args.jobs)
     pruner = args.pruner or spec.pruner
     if len(objectives) > 1 and pruner != "none":
         if args.pruner:
@@ -128,7 +184,9 @@ def plan(args: argparse.Namespace) -> Plan:
                               "multi-objective study)")
         pruner = "none"
     sampler = args.sampler or ("nsga2" if len(objectives) > 1 else spec.sampler)
-    make_sampler(sampler, spec, config, seed=0)  # validates (a grid needs the study's grid)
+    check_search_space(spec, config, sampler, objectives)
+    address = args.ray_address or os.environ.get("RAY_ADDRESS") or None
+    jobs = None if address else trial_slots(config, local_resources(args.ray_cpus), args.jobs)
     results_dir = args.results_dir.resolve()
     storage_url = args.storage or default_storage_url(results_dir)
     check_storage_url(storage_url)
@@ -137,20 +195,19 @@ def plan(args: argparse.Namespace) -> Plan:
     except DatasetError as err:
         raise ConfigError(str(err)) from None
     check_storage_reachable(storage_url)
-    address = args.ray_address or os.environ.get("RAY_ADDRESS")
     if address:
-        _ray_backend.check_reachable(address)
+        ray_backend.check_reachable(address)
     return Plan(spec, config, objectives, sampler, pruner,
                 args.study_name or f"{spec.name}-{args.preset}", results_dir, storage_url,
-                address)
+                address, jobs)
 
 
 def run_session(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the runner reports trials itself
     p = plan(args)
-    resources = _ray_backend.start_ray(p.address, args.ray_cpus)
+    resources = ray_backend.start_ray(p.address, args.ray_cpus)
     try:
-        jobs = trial_slots(p.config, resources, args.jobs)
+        jobs = p.jobs or trial_slots(p.config, resources, args.jobs)
         study = _open_study(open_storage(p.storage_url), p.study_name,
                             [p.spec.metrics[o] for o in p.objectives],
                             study_identity(p.config, p.objectives),
@@ -176,7 +233,7 @@ def run_session(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     finally:
-        _ray_backend.stop_ray()
+        ray_backend.stop_ray()
 
 
 def _summary(study: optuna.Study, settings: RunSettings, driver: Driver,

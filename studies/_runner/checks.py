@@ -1,0 +1,87 @@
+"""Field checks a study config runs when it is built, so a bad preset or ``--set`` is refused at
+plan time with one line naming the field, before any storage or Ray exists.
+
+A study config calls these from its ``validate`` method; each raises :class:`ConfigError`.
+:func:`check_common` runs for every config: no float anywhere (tuples included) may be NaN, and
+no tuple of choices may be empty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from studies._runner.config import ConfigError
+
+
+def _value(config: Any, name: str) -> Any:
+    return getattr(config, name)
+
+
+def check_common(config: Any) -> None:
+    """NaN in no float field (nor tuple element); no empty tuple field."""
+    for field in dataclasses.fields(config):
+        value = _value(config, field.name)
+        items = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple) and not value:
+            raise ConfigError(f"{field.name} must name at least one value, got none")
+        for item in items:
+            if isinstance(item, float) and math.isnan(item):
+                raise ConfigError(f"{field.name} must be a number, got nan")
+
+
+def at_least(config: Any, minimum: float, *names: str) -> None:
+    """Each field (or each element of a tuple field; ``None`` allowed) is >= ``minimum``."""
+    for name in names:
+        value = _value(config, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if item is not None and not item >= minimum:
+                raise ConfigError(f"{name} must be >= {minimum:g}, got {item!r}")
+
+
+def positive(config: Any, *names: str) -> None:
+    """Each float field (or tuple element) is finite and > 0."""
+    for name in names:
+        value = _value(config, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if item is not None and not (math.isfinite(item) and item > 0):
+                raise ConfigError(f"{name} must be a finite number > 0, got {item!r}")
+
+
+def finite(config: Any, *names: str) -> None:
+    """Each float field is finite."""
+    for name in names:
+        value = _value(config, name)
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be finite, got {value!r}")
+
+
+def in_interval(config: Any, name: str, low: float, high: float, *,
+                low_open: bool = False) -> None:
+    """The field (or each element) lies in ``[low, high]`` (``(low, high]`` with low_open)."""
+    value = _value(config, name)
+    for item in value if isinstance(value, tuple) else (value,):
+        above = item > low if low_open else item >= low
+        if not (above and item <= high):
+            bracket = "(" if low_open else "["
+            raise ConfigError(f"{name} must be in {bracket}{low:g}, {high:g}], got {item!r}")
+
+
+def search_range(config: Any, low_name: str, high_name: str, *, log: bool = False) -> None:
+    """A search range: both ends finite, ``low <= high``, both > 0 when searched on a log scale."""
+    low, high = _value(config, low_name), _value(config, high_name)
+    if log:
+        positive(config, low_name, high_name)
+    else:
+        finite(config, low_name, high_name)
+    if low > high:
+        raise ConfigError(f"{low_name} ({low!r}) must be <= {high_name} ({high!r})")
+
+
+def one_of(config: Any, name: str, allowed: tuple[Any, ...]) -> None:
+    """The field (or each element of a tuple field) is one of ``allowed``."""
+    value = _value(config, name)
+    for item in value if isinstance(value, tuple) else (value,):
+        if item not in allowed:
+            raise ConfigError(f"{name} {item!r} is not one of {', '.join(map(str, allowed))}")

@@ -1,0 +1,57 @@
+"""The driver against real Ray (in this process, 2 CPUs) and a real SQLite storage."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+
+import optuna
+import pytest
+
+from studies._runner import ray_backend
+from studies._runner.driver import Driver, RunSettings
+from studies._runner.progress import Progress
+from studies._runner.results import ResultsWriter
+from studies._runner.storage import open_storage
+from studies.synthetic import SPEC
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    with tempfile.TemporaryDirectory(prefix="ray-", dir="/tmp") as ray_tmp:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("RAY_TMPDIR", ray_tmp)
+            patch.delenv("RAY_ADDRESS", raising=False)
+            ray_backend.start_ray(None, num_cpus=2)
+            try:
+                yield
+            finally:
+                ray_backend.stop_ray()
+
+
+def _search_space_that_fails_at_run_time(trial: optuna.Trial, config) -> dict:
+    x = trial.suggest_float("x", -1.0, 1.0)
+    if trial.number >= 1:  # passes the plan's sample (trial 0 of an in-memory study)
+        raise KeyError("no such parameter")
+    return {"x": x}
+
+
+def test_a_failing_search_space_is_a_counted_failure(local_ray, tmp_path):
+    """What fails between ``ask`` and the Ray task is a FAIL trial, and the budget stops it."""
+    spec = dataclasses.replace(SPEC, search_space=_search_space_that_fails_at_run_time)
+    config = dataclasses.replace(spec.presets["smoke"], n_trials=50, max_failures=2,
+                                 sleep_s=0.0)
+    study = optuna.create_study(study_name="fails",
+                                storage=open_storage(f"sqlite:///{tmp_path / 'o.db'}"))
+    settings = RunSettings("fails", spec.objectives, tmp_path / "fails", jobs=2)
+    with ResultsWriter(study, list(spec.objectives), settings.results_dir) as results, \
+            Progress("fails", config.n_trials, 0, spec.objectives[0], quiet=True) as progress:
+        driver = Driver(spec, config, settings, study, progress, results, "run0")
+        assert driver.run() == 1
+    states = [t.state for t in study.trials]
+    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    # the budget of 2 is passed at the third failure; trials already asked may fail too
+    assert 3 <= len(failed) <= 3 + settings.jobs
+    assert len(states) <= 1 + len(failed)
+    assert all(t.user_attrs["record"]["error"] == "KeyError: 'no such parameter'"
+               for t in failed)
