@@ -8,11 +8,20 @@ below; each raises :class:`ConfigError`, which the runner prints as one line (ex
 ``python -m studies.run --list`` shows the registered studies.
 """
 
-from studies._runner.checks import at_least, finite, in_interval, one_of, positive, search_range
+from studies._runner.checks import (
+    MAY_BE_EMPTY,
+    at_least,
+    finite,
+    in_interval,
+    one_of,
+    positive,
+    search_range,
+)
 from studies._runner.config import ConfigError
 from studies._runner.spec import PRESETS, Metrics, StudyConfig, StudySpec
 
 __all__ = [
+    "MAY_BE_EMPTY",
     "PRESETS",
     "ConfigError",
     "Metrics",

@@ -15,6 +15,7 @@ from hnet_core.data._files import (
     resolve_all,
 )
 from hnet_core.data.cifar import CIFAR10, load_cifar10, read_cifar10
+from hnet_core.data.images import ImageSplits, cifar10_splits, mnist_splits
 from hnet_core.data.mnist import (
     MNIST,
     SPLIT_MNIST_DIGITS,
@@ -32,6 +33,7 @@ __all__ = [
     "CorruptDatasetError",
     "DatasetError",
     "ENV_VAR",
+    "ImageSplits",
     "KNOWN_FILES",
     "MNIST",
     "MissingDatasetError",
@@ -40,12 +42,14 @@ __all__ = [
     "TaskSplit",
     "TokenCorpus",
     "batchify",
+    "cifar10_splits",
     "data_roots",
     "default_cache_dir",
     "load_cifar10",
     "load_mnist",
     "load_ptb_char",
     "load_ptb_word",
+    "mnist_splits",
     "permuted_mnist",
     "read_cifar10",
     "resolve",

@@ -3,5 +3,7 @@ prune between epochs. No I/O beyond the optional checkpoint file."""
 
 from hnet_core.train._errors import TrainingDiverged
 from hnet_core.train.char_lm import CharLMTrainConfig, evaluate_bpc, train_char_lm
+from hnet_core.train.image_classifier import ImageTrainConfig, train_image_classifier
 
-__all__ = ["CharLMTrainConfig", "TrainingDiverged", "evaluate_bpc", "train_char_lm"]
+__all__ = ["CharLMTrainConfig", "ImageTrainConfig", "TrainingDiverged", "evaluate_bpc",
+           "train_char_lm", "train_image_classifier"]

@@ -3,7 +3,8 @@ plan time with one line naming the field, before any storage or Ray exists.
 
 A study config calls these from its ``validate`` method; each raises :class:`ConfigError`.
 :func:`check_common` runs for every config: no float anywhere (tuples included) may be NaN, and
-no tuple of choices may be empty.
+no tuple may be empty unless its field says so with ``metadata={MAY_BE_EMPTY: True}`` (a
+list of schedule milestones, say, rather than a list of choices).
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from typing import Any
 
 from studies._runner.config import ConfigError
 
+MAY_BE_EMPTY = "may_be_empty"
+
 
 def _value(config: Any, name: str) -> Any:
     return getattr(config, name)
 
 
 def check_common(config: Any) -> None:
-    """NaN in no float field (nor tuple element); no empty tuple field."""
+    """NaN in no float field (nor tuple element); no empty tuple field but those allowed."""
     for field in dataclasses.fields(config):
         value = _value(config, field.name)
         items = value if isinstance(value, tuple) else (value,)
-        if isinstance(value, tuple) and not value:
+        if isinstance(value, tuple) and not value and not field.metadata.get(MAY_BE_EMPTY):
             raise ConfigError(f"{field.name} must name at least one value, got none")
         for item in items:
             if isinstance(item, float) and math.isnan(item):

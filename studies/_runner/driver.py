@@ -231,15 +231,31 @@ class Driver:
     def done(self) -> int:
         return len(self.study.get_trials(deepcopy=False, states=DONE))
 
+    def _grid_points_left(self) -> int | None:
+        """Grid points no trial has taken yet (None unless the sampler is a grid)."""
+        if not isinstance(self.study.sampler, optuna.samplers.GridSampler):
+            return None
+        taken = {t.system_attrs.get("grid_id") for t in self.study.get_trials(deepcopy=False)}
+        return math.prod(len(v) for v in self.spec.grid(self.config).values()) - len(
+            taken - {None})
+
     def run(self) -> int:
         """Optimize until ``n_trials`` trials are done; returns the process exit code."""
         while self.done() < self.config.n_trials and self.failures <= self.config.max_failures:
+            n_trials = self.config.n_trials - self.done()
+            grid_left = self._grid_points_left()
+            if grid_left is not None:
+                # Optuna's grid sampler repeats a point once every point is taken, so never
+                # ask for more trials than points are left (prefetching included).
+                n_trials = min(n_trials, grid_left)
+                if n_trials == 0:
+                    break
             # One thread more than there are slots: it asks Optuna for the next trial and
             # queues its task in Ray while the others run, so Optuna's per-trial storage work
             # (ask, tell: ~20 ms on SQLite) is off the slots' critical path.
-            self.study.optimize(self.objective, n_trials=self.config.n_trials - self.done(),
-                                n_jobs=self.settings.jobs + PREFETCH, catch=(TrialFailed,),
-                                callbacks=[self._finished])
+            self.study.optimize(self.objective, n_trials=n_trials,
+                                n_jobs=min(self.settings.jobs + PREFETCH, n_trials),
+                                catch=(TrialFailed,), callbacks=[self._finished])
             sampler = self.study.sampler
             if isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(
                     self.study):

@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import pickle
 import tarfile
 
-import numpy as np
 import pytest
 import torch
 
 from hnet_core.data import CorruptDatasetError, MissingDatasetError, load_cifar10, read_cifar10
-from hnet_core.data.cifar import FOLDER, TEST_BATCH, TRAIN_BATCHES
-
-
-def _batch(n: int, seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    return pickle.dumps({b"batch_label": b"x",
-                         b"labels": rng.integers(0, 10, n).tolist(),
-                         b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8)})
-
-
-def _write_archive(path, per_batch=4, extra=None):
-    members = {name: _batch(per_batch, i) for i, name in enumerate((*TRAIN_BATCHES, TEST_BATCH))}
-    members.update(extra or {})
-    with tarfile.open(path, "w:gz") as tar:
-        for name, raw in members.items():
-            info = tarfile.TarInfo(f"{FOLDER}/{name}")
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
-    return members
+from hnet_core.data.cifar import TEST_BATCH, TRAIN_BATCHES
+from tests.cifar_archive import write_cifar_archive
 
 
 def test_reads_archive_and_folder_alike(tmp_path):
     archive = tmp_path / "cifar-10-python.tar.gz"
-    members = _write_archive(archive)
+    members = write_cifar_archive(archive)
     data = read_cifar10(archive, expected_counts=(20, 4))
     assert data.train_images.shape == (20, 3, 32, 32) and data.train_images.dtype == torch.uint8
     first = pickle.loads(members[TRAIN_BATCHES[0]])
@@ -48,7 +29,7 @@ def test_reads_archive_and_folder_alike(tmp_path):
 
 def test_counts_and_format_are_checked(tmp_path):
     archive = tmp_path / "a.tar.gz"
-    _write_archive(archive)
+    write_cifar_archive(archive)
     with pytest.raises(CorruptDatasetError, match="expected"):
         read_cifar10(archive, expected_counts=(50000, 10000))
     (tmp_path / "junk.tar.gz").write_bytes(b"junk")
@@ -59,7 +40,7 @@ def test_counts_and_format_are_checked(tmp_path):
 def test_pickles_cannot_run_code(tmp_path):
     evil = pickle.dumps({b"data": print, b"labels": []})
     archive = tmp_path / "a.tar.gz"
-    _write_archive(archive, extra={TEST_BATCH: evil})
+    write_cifar_archive(archive, extra={TEST_BATCH: evil})
     with pytest.raises(CorruptDatasetError, match="not allowed"):
         read_cifar10(archive)
 

@@ -55,3 +55,17 @@ def test_a_failing_search_space_is_a_counted_failure(local_ray, tmp_path):
     assert len(states) <= 1 + len(failed)
     assert all(t.user_attrs["record"]["error"] == "KeyError: 'no such parameter'"
                for t in failed)
+
+
+def test_a_grid_runs_each_point_once_with_more_threads_than_points(local_ray, tmp_path):
+    """Optuna's grid sampler repeats points once all are taken; the driver asks for no more."""
+    config = dataclasses.replace(SPEC.presets["smoke"], n_trials=10, sleep_s=0.05,
+                                 grid_x=(-0.5, 0.0, 0.5))
+    study = optuna.create_study(
+        study_name="grid", storage=open_storage(f"sqlite:///{tmp_path / 'o.db'}"),
+        sampler=optuna.samplers.GridSampler(SPEC.grid(config), seed=0))
+    settings = RunSettings("grid", SPEC.objectives, tmp_path / "grid", jobs=4)
+    with ResultsWriter(study, list(SPEC.objectives), settings.results_dir) as results, \
+            Progress("grid", config.n_trials, 0, SPEC.objectives[0], quiet=True) as progress:
+        assert Driver(SPEC, config, settings, study, progress, results, "run0").run() == 0
+    assert sorted(t.params["x"] for t in study.trials) == [-0.5, 0.0, 0.5]
