@@ -1,0 +1,303 @@
+"""Continual learning over a task sequence (von Oswald et al. 2020): a task-conditioned,
+optionally chunked hypernetwork protected by the output regulariser, or one of the baselines
+that train the target network directly (fine-tuning, online EWC).
+
+:func:`train_continual` is a generator: after each task it yields one row of the accuracy
+matrix (test accuracy on every task seen so far, task given), the running average accuracy,
+HNET+ENT task-inference accuracy where asked, and the compression ratio. Tasks come from
+:mod:`hnet_core.data.mnist` (PermutedMNIST, SplitMNIST): flat inputs, one head per task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hnet_core.data.mnist import Task, TaskSplit
+from hnet_core.models.hypercl import (
+    ChunkedHyperMLP,
+    HyperMLPConfig,
+    TargetNetConfig,
+    build_target,
+    init_target_weights,
+    split_weights,
+)
+from hnet_core.models.output_regularizer import (
+    FrozenTargets,
+    adam_lookahead,
+    output_regularizer,
+    take_targets,
+)
+from hnet_core.train._device import pick_device
+from hnet_core.train._errors import TrainingDiverged
+from hnet_core.train._ewc import OnlineEWC
+
+METHODS = ("hnet", "finetune", "ewc")
+
+
+@dataclass(frozen=True)
+class ContinualTrainConfig:
+    """How to learn a task sequence.
+
+    Attributes:
+        method: ``hnet`` (hypernetwork + output regulariser), ``finetune`` (the target network
+            trained task after task, no protection) or ``ewc`` (online EWC on the target).
+        iterations: training steps per task.
+        batch_size: examples per step.
+        lr: Adam's learning rate (a new Adam for every task).
+        beta_output: strength of the output regulariser (0: none, the hnet ablation).
+        lookahead: regularise ``Θ + ΔΘ`` with ``ΔΘ`` Adam's step on the task loss alone.
+        targets: ``stored`` (taken once before each task) or ``frozen`` (recomputed each step
+            from a frozen copy of the hypernetwork).
+        reg_tasks_per_step: regularise this many earlier tasks, drawn anew each step (None: all).
+        ewc_lambda, ewc_gamma: online EWC's strength and Fisher decay.
+        ewc_samples: examples per task for EWC's Fisher estimate.
+        task_inference: also report HNET+ENT task-inference accuracy (hnet only).
+        eval_batch_size: examples per evaluation batch.
+        max_eval_examples: evaluate each task on at most this many test examples (None: all).
+        seed: seeds parameters, batches and subsampling.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+    """
+
+    method: str = "hnet"
+    iterations: int = 5000
+    batch_size: int = 128
+    lr: float = 1e-3
+    beta_output: float = 0.01
+    lookahead: bool = False
+    targets: str = "stored"
+    reg_tasks_per_step: int | None = None
+    ewc_lambda: float = 100.0
+    ewc_gamma: float = 1.0
+    ewc_samples: int = 200
+    task_inference: bool = False
+    eval_batch_size: int = 1000
+    max_eval_examples: int | None = None
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; expected one of {METHODS}")
+        if self.targets not in ("stored", "frozen"):
+            raise ValueError(f"targets must be stored or frozen, got {self.targets!r}")
+        for name in ("iterations", "batch_size", "eval_batch_size", "ewc_samples",
+                     "reg_tasks_per_step", "max_eval_examples"):
+            value = getattr(self, name)
+            if value is not None and not value >= 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
+        for name in ("beta_output", "ewc_lambda"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {getattr(self, name)}")
+        if not 0 < self.ewc_gamma <= 1:
+            raise ValueError(f"ewc_gamma must be in (0, 1], got {self.ewc_gamma}")
+
+
+def _batches(split: TaskSplit, config: ContinualTrainConfig, generator: torch.Generator,
+             device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``config.iterations`` batches from shuffled passes over ``split``."""
+    order = torch.empty(0, dtype=torch.long)
+    for _ in range(config.iterations):
+        if order.numel() < config.batch_size:
+            order = torch.cat([order, torch.randperm(len(split), generator=generator)])
+        index, order = order[:config.batch_size], order[config.batch_size:]
+        x, y = split[index]
+        yield x.to(device), y.to(device)
+
+
+def _check(loss: torch.Tensor, task: int, step: int) -> None:
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(f"loss is {loss.item()} on task {task}, step {step}")
+
+
+class _HnetLearner:
+    """The hypernetwork: its task embeddings and Θ, trained with the output regulariser."""
+
+    def __init__(self, target, hnet: ChunkedHyperMLP, config: ContinualTrainConfig) -> None:
+        self.target, self.hnet, self.config = target, hnet, config
+
+    def weights(self, task: int) -> list[torch.Tensor]:
+        return split_weights(self.hnet([task])[0], self.target.param_shapes)
+
+    def learn(self, task: int, batches, rng: random.Random) -> float:
+        hnet, config = self.hnet, self.config
+        theta = hnet.theta()
+        params = [*theta, hnet.task_embeddings[task]]
+        optimizer = torch.optim.Adam(params, lr=config.lr)
+        earlier = list(range(task))
+        targets = None
+        if earlier and config.beta_output > 0:
+            targets = (take_targets(hnet, earlier) if config.targets == "stored"
+                       else FrozenTargets(hnet, earlier))
+        total = 0.0
+        for step, (x, y) in enumerate(batches):
+            loss = F.cross_entropy(self.target(x, self.weights(task), task), y)
+            _check(loss, task, step)
+            optimizer.zero_grad(set_to_none=True)
+            if targets is None:
+                loss.backward()
+            else:
+                k = config.reg_tasks_per_step
+                chosen = earlier if k is None or k >= len(earlier) else rng.sample(earlier, k)
+                self._regularised_backward(loss, params, optimizer, targets, chosen)
+            optimizer.step()
+            total += loss.item()
+        return total / max(config.iterations, 1)
+
+    def _regularised_backward(self, loss, params, optimizer, targets, tasks) -> None:
+        beta = self.config.beta_output
+        if not self.config.lookahead:
+            (loss + beta * output_regularizer(self.hnet, targets, tasks)).backward()
+            return
+        grads = torch.autograd.grad(loss, params)
+        delta = adam_lookahead(optimizer, params[:-1], grads[:-1])
+        (beta * output_regularizer(self.hnet, targets, tasks, delta)).backward()
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g if p.grad is None else p.grad + g
+
+
+class _DirectLearner:
+    """The target network's own weights, fine-tuned or protected by online EWC."""
+
+    def __init__(self, target, weights: list[nn.Parameter], config: ContinualTrainConfig
+                 ) -> None:
+        self.target, self.params, self.config = target, weights, config
+        self.ewc = (OnlineEWC(config.ewc_lambda, config.ewc_gamma) if config.method == "ewc"
+                    else None)
+
+    def weights(self, task: int) -> list[torch.Tensor]:
+        return list(self.params)
+
+    def learn(self, task: int, batches, rng: random.Random) -> float:
+        optimizer = torch.optim.Adam(self.params, lr=self.config.lr)
+        total = 0.0
+        for step, (x, y) in enumerate(batches):
+            loss = F.cross_entropy(self.target(x, self.params, task), y)
+            _check(loss, task, step)
+            penalty = self.ewc.penalty(self.params) if self.ewc is not None else 0.0
+            optimizer.zero_grad(set_to_none=True)
+            (loss + penalty).backward()
+            optimizer.step()
+            total += loss.item()
+        return total / max(self.config.iterations, 1)
+
+    def consolidate(self, task: int, split: TaskSplit, generator: torch.Generator,
+                    device: torch.device) -> None:
+        if self.ewc is None:
+            return
+        index = torch.randperm(len(split), generator=generator)[:self.config.ewc_samples]
+        x, _ = split[index]
+        self.ewc.consolidate(self.params, lambda v: F.log_softmax(
+            self.target(v, self.params, task), dim=1), x.to(device), generator)
+
+
+@torch.no_grad()
+def _predict(learner, task: int, x: torch.Tensor) -> torch.Tensor:
+    return learner.target(x, learner.weights(task), task)
+
+
+@torch.no_grad()
+def _accuracy(learner, task: int, split: TaskSplit, config: ContinualTrainConfig,
+              device: torch.device) -> float:
+    n = len(split) if config.max_eval_examples is None else min(len(split),
+                                                                config.max_eval_examples)
+    right = 0
+    for start in range(0, n, config.eval_batch_size):
+        x, y = split[torch.arange(start, min(start + config.eval_batch_size, n))]
+        right += (_predict(learner, task, x.to(device)).argmax(1) == y.to(device)).sum().item()
+    return 100.0 * right / max(n, 1)
+
+
+@torch.no_grad()
+def _task_inference_accuracy(learner, tasks: Sequence[Task], config: ContinualTrainConfig,
+                             device: torch.device) -> float:
+    """HNET+ENT: each test input goes to the task whose generated network is least uncertain
+    (lowest predictive entropy); the share of inputs given their own task, in %."""
+    right, count = 0, 0
+    limit = config.max_eval_examples or config.eval_batch_size
+    for true_task, task in enumerate(tasks):
+        x, _ = task.test[torch.arange(min(len(task.test), limit))]
+        x = x.to(device)
+        entropies = []
+        for t in range(len(tasks)):
+            logp = F.log_softmax(_predict(learner, t, x), dim=1)
+            entropies.append(-(logp.exp() * logp).sum(1))
+        right += (torch.stack(entropies).argmin(0) == true_task).sum().item()
+        count += x.shape[0]
+    return 100.0 * right / count
+
+
+def build_learner(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
+                  config: ContinualTrainConfig, tasks: Sequence[Task], device: torch.device):
+    """The target network and what learns it (hypernetwork or direct weights), on ``device``."""
+    in_features = tasks[0].train.images.shape[1]
+    classes = max(task.num_classes for task in tasks)
+    target = build_target(target_config, in_features, classes, len(tasks))
+    if config.method == "hnet":
+        hnet_config = dataclasses.replace(hnet_config, num_tasks=len(tasks))
+        return _HnetLearner(target, ChunkedHyperMLP(hnet_config, target.num_params).to(device),
+                            config)
+    weights = [nn.Parameter(w.to(device)) for w in init_target_weights(target.param_shapes)]
+    return _DirectLearner(target, weights, config)
+
+
+def compression_ratio(learner) -> float:
+    """Trainable hypernetwork parameters (task and chunk embeddings included) / target ones;
+    1 for the baselines, which train the target itself."""
+    if isinstance(learner, _HnetLearner):
+        return learner.hnet.num_trainable() / learner.target.num_params
+    return 1.0
+
+
+def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
+                    config: ContinualTrainConfig, tasks: Sequence[Task]
+                    ) -> Iterator[dict[str, float]]:
+    """Learn ``tasks`` one after another, yielding after each.
+
+    Yields:
+        For task ``T`` (``epoch = T + 1``): ``acc_task_<j>`` for every ``j <= T`` (test
+        accuracy in % with the task given: one row of the accuracy matrix), ``final_acc``
+        (their mean: the final average accuracy after the last task), ``during_acc`` (the mean
+        of each task's accuracy right after it was learned), ``task_inference_acc`` (HNET+ENT,
+        when asked), ``compression_ratio``, ``params`` (trainable), ``train_loss`` (mean over
+        the task's steps), ``task_time_s`` and ``examples_per_s``.
+
+    Raises:
+        TrainingDiverged: a loss stopped being finite.
+    """
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    learner = build_learner(target_config, hnet_config, config, tasks, device)
+    ratio = compression_ratio(learner)
+    params = (learner.hnet.num_trainable() if isinstance(learner, _HnetLearner)
+              else learner.target.num_params)
+    during: list[float] = []
+    for t, task in enumerate(tasks):
+        began = time.perf_counter()
+        loss = learner.learn(t, _batches(task.train, config, generator, device), rng)
+        elapsed = time.perf_counter() - began
+        if isinstance(learner, _DirectLearner):
+            learner.consolidate(t, task.train, generator, device)
+        row = [_accuracy(learner, j, tasks[j].test, config, device) for j in range(t + 1)]
+        during.append(row[t])
+        metrics = {"epoch": t + 1, **{f"acc_task_{j}": a for j, a in enumerate(row)},
+                   "final_acc": sum(row) / len(row), "during_acc": sum(during) / len(during),
+                   "compression_ratio": ratio, "params": params, "train_loss": loss,
+                   "task_time_s": elapsed,
+                   "examples_per_s": config.iterations * config.batch_size / elapsed}
+        if config.task_inference and isinstance(learner, _HnetLearner):
+            metrics["task_inference_acc"] = _task_inference_accuracy(learner, tasks[:t + 1],
+                                                                     config, device)
+        yield metrics

@@ -1,0 +1,77 @@
+"""The continual-learning loop on real PermutedMNIST and SplitMNIST (small sizes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hnet_core.data import permuted_mnist, split_mnist
+from hnet_core.models.hypercl import HyperMLPConfig, TargetNetConfig
+from hnet_core.train import TrainingDiverged
+from hnet_core.train.continual import ContinualTrainConfig, train_continual
+
+TARGET = TargetNetConfig(hidden=(100,))
+HNET = HyperMLPConfig(num_tasks=3, task_embedding_size=8, hidden=(20,), chunk_size=4000,
+                      chunk_embedding_size=8)
+SMALL = dict(iterations=150, batch_size=64, lr=1e-3, max_eval_examples=1000, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def three_permutations(data_dir):
+    return permuted_mnist(3, data_dir=data_dir)
+
+
+@pytest.mark.needs_data
+def test_the_output_regularizer_keeps_what_beta_zero_forgets(three_permutations):
+    finals = {}
+    for beta in (0.0, 0.05):
+        history = list(train_continual(TARGET, HNET, ContinualTrainConfig(beta_output=beta,
+                                                                          **SMALL),
+                                       three_permutations))
+        assert [sorted(k for k in m if k.startswith("acc_task_")) for m in history] == [
+            ["acc_task_0"], ["acc_task_0", "acc_task_1"],
+            ["acc_task_0", "acc_task_1", "acc_task_2"]]
+        finals[beta] = history[-1]
+        assert history[0]["acc_task_0"] > 85           # learned right after training
+    # task 0 after two more tasks: forgotten without the regulariser, kept with it
+    assert finals[0.05]["acc_task_0"] - finals[0.0]["acc_task_0"] > 10
+    assert finals[0.05]["final_acc"] > finals[0.0]["final_acc"]
+
+
+@pytest.mark.needs_data
+@pytest.mark.parametrize("method", ["finetune", "ewc"])
+def test_baselines_train_the_target_directly(method, data_dir):
+    tasks = split_mnist(data_dir=data_dir)[:2]
+    history = list(train_continual(TargetNetConfig(hidden=(50,)), HNET, ContinualTrainConfig(
+        method=method, ewc_samples=20, **SMALL), tasks))
+    assert history[-1]["compression_ratio"] == 1.0
+    assert history[-1]["params"] == 784 * 50 + 50 + 50 * 4 + 4     # two 2-way heads
+    assert min(history[-1][f"acc_task_{j}"] for j in range(2)) > 80
+
+
+@pytest.mark.needs_data
+def test_task_inference_and_lookahead_run(three_permutations):
+    config = ContinualTrainConfig(beta_output=0.05, lookahead=True, targets="frozen",
+                                  reg_tasks_per_step=1, task_inference=True, **SMALL)
+    last = list(train_continual(TARGET, HNET, config, three_permutations))[-1]
+    assert 0 <= last["task_inference_acc"] <= 100
+    assert last["compression_ratio"] == pytest.approx(
+        (4000 * 21 + 3 * 8 + 16 * 20 + 20 + 8 * 21) / (1024 * 0 + 784 * 100 + 100 + 100 * 30 + 30),
+        rel=1e-6)
+
+
+@pytest.mark.needs_data
+def test_a_diverging_run_raises(three_permutations):
+    with pytest.raises(TrainingDiverged, match="on task 0"):
+        list(train_continual(TARGET, HNET, ContinualTrainConfig(lr=1e12, iterations=20,
+                                                                device="cpu"),
+                             three_permutations))
+
+
+def test_bad_configs_are_refused():
+    for fields, message in [({"method": "si"}, "unknown method 'si'"),
+                            ({"targets": "cached"}, "targets must be stored or frozen"),
+                            ({"beta_output": -1.0}, "beta_output must be finite and >= 0"),
+                            ({"reg_tasks_per_step": 0}, "reg_tasks_per_step must be >= 1"),
+                            ({"ewc_gamma": 0.0}, "ewc_gamma must be in")]:
+        with pytest.raises(ValueError, match=message):
+            ContinualTrainConfig(**fields)
