@@ -8,6 +8,9 @@ Under ``<results>/<study name>/``:
   commit and package versions.
 - ``epochs.parquet``: long format, one row per (trial, seed, epoch, metric): study, trial, seed,
   epoch, split (train/valid/test, or empty), metric, value.
+- ``acc_matrix.parquet`` (continual-learning studies, whose epochs report ``acc_task_<j>``):
+  study, trial, seed, trained_through (the last task learned, 0-based), eval_task, accuracy;
+  one row per entry of each trial's accuracy matrix.
 
 A trial's per-epoch metrics live in its ``record`` user attribute and each run's provenance in a
 ``run_<id>`` attribute of the study, so the tables are a function of the storage: they are rebuilt
@@ -28,6 +31,8 @@ import pandas as pd
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
 SPLITS = ("train", "valid", "test")
+ACC_PREFIX = "acc_task_"
+ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
 
 
 def _split_metric(name: str) -> tuple[str, str]:
@@ -70,12 +75,26 @@ def epoch_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[dict[st
     rows = []
     for record in trial.user_attrs.get("record", {}).get("epochs", []):
         for name, value in record.items():
-            if name in ("seed", "epoch"):
+            if name in ("seed", "epoch") or name.startswith(ACC_PREFIX):
                 continue
             split, metric = _split_metric(name)
             rows.append({"study": study_name, "trial": trial.number, "seed": record["seed"],
                          "epoch": record["epoch"], "split": split, "metric": metric,
                          "value": float(value)})
+    return rows
+
+
+def acc_matrix_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]]:
+    """The accuracy-matrix rows of one trial: epoch ``e`` reports the accuracies after learning
+    task ``e - 1``."""
+    rows = []
+    for record in trial.user_attrs.get("record", {}).get("epochs", []):
+        for name, value in record.items():
+            if name.startswith(ACC_PREFIX):
+                rows.append({"study": study_name, "trial": trial.number, "seed": record["seed"],
+                             "trained_through": int(record["epoch"]) - 1,
+                             "eval_task": int(name.removeprefix(ACC_PREFIX)),
+                             "accuracy": float(value)})
     return rows
 
 
@@ -103,6 +122,7 @@ class ResultsWriter:
                      if key.startswith("run_")}
         self._trials: dict[int, list[dict[str, Any]]] = {}
         self._epochs: dict[int, list[dict[str, Any]]] = {}
+        self._acc: dict[int, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._pending = threading.Event()
         self._closed = False
@@ -117,6 +137,7 @@ class ResultsWriter:
         self._trials[trial.number] = trial_rows(self.study_name, trial, self.objectives,
                                                 self.runs)
         self._epochs[trial.number] = epoch_rows(self.study_name, trial)
+        self._acc[trial.number] = acc_matrix_rows(self.study_name, trial)
 
     def add(self, trial: optuna.trial.FrozenTrial) -> None:
         """Record one finished trial; the tables are rewritten shortly after."""
@@ -146,12 +167,17 @@ class ResultsWriter:
         self.close()
 
     def write(self) -> None:
-        """Rewrite ``trials.parquet`` and ``epochs.parquet`` (temporary file, then rename)."""
+        """Rewrite the tables (temporary file, then rename each); ``acc_matrix.parquet`` once
+        a trial has reported accuracies per task."""
         with self._lock:
             trials = [row for number in sorted(self._trials) for row in self._trials[number]]
             epochs = [row for number in sorted(self._epochs) for row in self._epochs[number]]
+            acc = [row for number in sorted(self._acc) for row in self._acc[number]]
         self.folder.mkdir(parents=True, exist_ok=True)
         with _write_lock:
             _write_atomic(pd.DataFrame(trials), self.folder / "trials.parquet")
             columns = ["study", "trial", "seed", "epoch", "split", "metric", "value"]
             _write_atomic(pd.DataFrame(epochs, columns=columns), self.folder / "epochs.parquet")
+            if acc:
+                _write_atomic(pd.DataFrame(acc, columns=ACC_COLUMNS),
+                              self.folder / "acc_matrix.parquet")

@@ -1,0 +1,75 @@
+"""hypercl_ablation: what protects against forgetting? The hypernetwork at several beta_output
+values, with and without the look-ahead, against fine-tuning and online EWC of the target net.
+
+    python -m studies.run hypercl_ablation --seeds 1,2,3             # quick preset, SplitMNIST
+    python -m studies.run hypercl_ablation --preset paper --seeds 1,2,3
+    python -m studies.run hypercl_ablation --set benchmark=pmnist --set num_tasks=10 ...
+
+A grid over variants: ``hnet`` at beta_output in {0, 1e-3, 1e-2, 1e-1, 1} x look-ahead off/on
+(beta_output = 0 once: with no regulariser there is nothing to look ahead for), ``finetune``
+and ``ewc`` (where beta_output does not apply); every variant runs under each seed with the
+same tasks, iterations and learning rate. Each trial records ``beta_output`` as a metric, so the
+forgetting figures can plot against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import optuna
+
+from studies.hypercl_pmnist import HyperCLConfig
+from studies.hypercl_splitmnist import SPEC as SPLIT_SPEC
+
+BETAS = (0.0, 1e-3, 1e-2, 1e-1, 1.0)
+
+
+def variants() -> list[str]:
+    """``hnet-beta<b>[-lookahead]``, ``finetune``, ``ewc``."""
+    names = [f"hnet-beta{b:g}" + suffix for b in BETAS
+             for suffix in ("", "-lookahead") if b > 0 or not suffix]
+    return [*names, "finetune", "ewc"]
+
+
+def variant_params(name: str) -> dict:
+    """The trial params a variant stands for."""
+    if name in ("finetune", "ewc"):
+        return {"method": name, "beta_output": 0.0, "lookahead": False}
+    beta, _, lookahead = name.removeprefix("hnet-beta").partition("-")
+    return {"method": "hnet", "beta_output": float(beta), "lookahead": lookahead == "lookahead"}
+
+
+def search_space(trial: optuna.Trial, config: HyperCLConfig) -> dict:
+    return {"variant": trial.suggest_categorical("variant", variants())}
+
+
+def grid(config: HyperCLConfig) -> dict:
+    return {"variant": variants()}
+
+
+def run_trial(config: HyperCLConfig, params: dict, seed: int):
+    return SPLIT_SPEC.trial(config, variant_params(params["variant"]), seed)
+
+
+def check_trial(config: HyperCLConfig, params: dict) -> None:
+    SPLIT_SPEC.check_trial(config, variant_params(params["variant"]))
+
+
+SPEC = dataclasses.replace(
+    SPLIT_SPEC,
+    name="hypercl_ablation",
+    description="hnet x beta_output x look-ahead vs fine-tuning and online EWC, per seed",
+    presets={
+        "smoke": dataclasses.replace(SPLIT_SPEC.presets["smoke"], n_trials=3, seeds=(1,)),
+        "quick": dataclasses.replace(SPLIT_SPEC.presets["quick"], n_trials=len(variants()),
+                                     seeds=(1, 2), iterations=200),
+        "paper": dataclasses.replace(SPLIT_SPEC.presets["paper"], n_trials=len(variants()),
+                                     seeds=(1, 2, 3)),
+    },
+    search_space=search_space,
+    trial=run_trial,
+    grid=grid,
+    check_trial=check_trial,
+    sampler="grid",
+    pruner="none",
+)

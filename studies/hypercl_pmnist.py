@@ -1,0 +1,215 @@
+"""hypercl_pmnist: continual learning of PermutedMNIST-10 with a chunked hypernetwork
+(von Oswald et al. 2020, sec. 4.2).
+
+    python -m studies.run hypercl_pmnist                              # quick preset
+    python -m studies.run hypercl_pmnist --objectives final_acc,compression_ratio   # Pareto
+    python -m studies.run hypercl_pmnist --preset paper --sampler grid --cpus-per-trial 2
+
+Searches the task-embedding size, the chunk count (the chunk size follows: ceil(P / count),
+reported as ``chunk_size``), the chunk-embedding size, beta_output, the hypernetwork's hidden
+sizes and the learning rate. After each task the trial reports the running average accuracy
+(``final_acc``: after the last task, the final average accuracy with the task given) to the
+pruner; every row of the accuracy matrix lands in ``acc_matrix.parquet``. ``--sampler grid``
+runs the preset's fixed values (at the paper preset: the paper's PermutedMNIST-10 setting).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import optuna
+
+from hnet_core.data import load_mnist, permuted_mnist, resolve_all, split_mnist
+from hnet_core.models.hypercl import HyperMLPConfig, TargetNetConfig, build_target
+from hnet_core.train.continual import ContinualTrainConfig, train_continual
+from studies import ConfigError, StudyConfig, StudySpec, at_least, one_of, search_range
+from studies.static_hnet_mnist import MNIST_FILES
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """``"25x25"`` -> ``(25, 25)`` (hidden sizes as one categorical choice)."""
+    try:
+        sizes = tuple(int(part) for part in text.split("x"))
+    except ValueError:
+        raise ConfigError(f"hidden sizes {text!r}: expected sizes like 25x25") from None
+    if not sizes or min(sizes) < 1:
+        raise ConfigError(f"hidden sizes {text!r}: every size must be >= 1")
+    return sizes
+
+
+@dataclass(frozen=True)
+class HyperCLConfig(StudyConfig):
+    """Attributes beyond StudyConfig (``epochs`` is set to ``num_tasks``: one report a task):
+
+    benchmark: ``pmnist`` (PermutedMNIST, 32x32-padded) or ``splitmnist``.
+    num_tasks: tasks of the sequence (SplitMNIST has at most 5).
+    target_hidden: the target MLP's hidden sizes; one head per task.
+    iterations, batch_size: training steps per task and their batch size.
+    max_eval_examples: test examples per task and evaluation (None: all).
+    method, lookahead, targets, reg_tasks_per_step: see ContinualTrainConfig.
+    task_embedding_sizes, chunk_counts, chunk_embedding_sizes, hnet_hidden_choices: choices
+        searched (hidden sizes written like ``25x25``).
+    beta_low, beta_high, lr_low, lr_high: log-scale ranges searched.
+    task_embedding_size, num_chunks, chunk_embedding_size, hnet_hidden, beta_output, lr: the
+        fixed values (``--sampler grid``, the ablation).
+    chunk_size: a chunk size to use whenever a trial's chunk count is the one it gives (the
+        paper's 78000 gives 28 chunks, the last one cut); other counts use ceil(P / count).
+    """
+
+    benchmark: str = "pmnist"
+    num_tasks: int = 10
+    target_hidden: tuple[int, ...] = (1000, 1000)
+    iterations: int = 5000
+    batch_size: int = 128
+    max_eval_examples: int | None = None
+    method: str = "hnet"
+    lookahead: bool = False
+    targets: str = "stored"
+    reg_tasks_per_step: int | None = None
+    task_embedding_sizes: tuple[int, ...] = (12, 24, 48)
+    chunk_counts: tuple[int, ...] = (7, 14, 28, 56)
+    chunk_embedding_sizes: tuple[int, ...] = (8, 16, 32)
+    hnet_hidden_choices: tuple[str, ...] = ("10x10", "25x25", "50x50")
+    beta_low: float = 1e-3
+    beta_high: float = 1.0
+    lr_low: float = 1e-4
+    lr_high: float = 3e-3
+    task_embedding_size: int = 24
+    num_chunks: int = 28
+    chunk_embedding_size: int = 8
+    hnet_hidden: str = "25x25"
+    beta_output: float = 0.01
+    lr: float = 1e-4
+    chunk_size: int | None = None
+
+    def validate(self) -> None:
+        one_of(self, "benchmark", ("pmnist", "splitmnist"))
+        at_least(self, 1, "num_tasks", "target_hidden", "iterations", "batch_size",
+                 "max_eval_examples", "reg_tasks_per_step", "task_embedding_sizes",
+                 "chunk_counts", "chunk_embedding_sizes", "task_embedding_size", "num_chunks",
+                 "chunk_embedding_size", "chunk_size")
+        if self.benchmark == "splitmnist" and self.num_tasks > 5:
+            raise ConfigError(f"SplitMNIST has 5 tasks, got num_tasks={self.num_tasks}")
+        for text in (*self.hnet_hidden_choices, self.hnet_hidden):
+            parse_sizes(text)
+        search_range(self, "beta_low", "beta_high", log=True)
+        search_range(self, "lr_low", "lr_high", log=True)
+        search_range(self, "lr", "lr", log=True)
+        at_least(self, 0.0, "beta_output")
+        if self.epochs != self.num_tasks:
+            object.__setattr__(self, "epochs", self.num_tasks)
+
+
+def search_space(trial: optuna.Trial, config: HyperCLConfig) -> dict:
+    return {
+        "task_embedding_size": trial.suggest_categorical("task_embedding_size",
+                                                         list(config.task_embedding_sizes)),
+        "num_chunks": trial.suggest_categorical("num_chunks", list(config.chunk_counts)),
+        "chunk_embedding_size": trial.suggest_categorical("chunk_embedding_size",
+                                                          list(config.chunk_embedding_sizes)),
+        "hnet_hidden": trial.suggest_categorical("hnet_hidden", list(config.hnet_hidden_choices)),
+        "beta_output": trial.suggest_float("beta_output", config.beta_low, config.beta_high,
+                                           log=True),
+        "lr": trial.suggest_float("lr", config.lr_low, config.lr_high, log=True),
+    }
+
+
+def grid(config: HyperCLConfig) -> dict:
+    return {"task_embedding_size": [config.task_embedding_size],
+            "num_chunks": [config.num_chunks],
+            "chunk_embedding_size": [config.chunk_embedding_size],
+            "hnet_hidden": [config.hnet_hidden], "beta_output": [config.beta_output],
+            "lr": [config.lr]}
+
+
+def _input_size(config: HyperCLConfig) -> int:
+    return 1024 if config.benchmark == "pmnist" else 784
+
+
+def _classes(config: HyperCLConfig) -> int:
+    return 10 if config.benchmark == "pmnist" else 2
+
+
+def trial_configs(config: HyperCLConfig, params: dict, seed: int
+                  ) -> tuple[TargetNetConfig, HyperMLPConfig, ContinualTrainConfig]:
+    """The target, hypernetwork and training configs of one trial; the chunk size follows
+    from the chunk count: ``ceil(P / num_chunks)``."""
+    target = TargetNetConfig(hidden=config.target_hidden)
+    size = build_target(target, _input_size(config), _classes(config), config.num_tasks
+                        ).num_params
+    num_chunks = params.get("num_chunks", config.num_chunks)
+    chunk_size = math.ceil(size / num_chunks)
+    if config.chunk_size is not None and math.ceil(size / config.chunk_size) == num_chunks:
+        chunk_size = config.chunk_size
+    method = params.get("method", config.method)
+    hnet = HyperMLPConfig(
+        num_tasks=config.num_tasks,
+        task_embedding_size=params.get("task_embedding_size", config.task_embedding_size),
+        hidden=parse_sizes(params.get("hnet_hidden", config.hnet_hidden)),
+        chunk_size=chunk_size if num_chunks > 1 else None,
+        chunk_embedding_size=params.get("chunk_embedding_size", config.chunk_embedding_size),
+        activation="elu")
+    train = ContinualTrainConfig(
+        method=method, iterations=config.iterations, batch_size=config.batch_size,
+        lr=params.get("lr", config.lr), beta_output=params.get("beta_output",
+                                                               config.beta_output),
+        lookahead=params.get("lookahead", config.lookahead), targets=config.targets,
+        reg_tasks_per_step=config.reg_tasks_per_step,
+        max_eval_examples=config.max_eval_examples, seed=seed)
+    return target, hnet, train
+
+
+def check_trial(config: HyperCLConfig, params: dict) -> None:
+    trial_configs(config, params, seed=0)
+
+
+def load_tasks(config: HyperCLConfig) -> list:
+    mnist = load_mnist(config.data_dir)
+    if config.benchmark == "pmnist":
+        return permuted_mnist(config.num_tasks, seed=0, pad_to_32=True, mnist=mnist)
+    return split_mnist(mnist=mnist)[:config.num_tasks]
+
+
+def run_trial(config: HyperCLConfig, params: dict, seed: int) -> Iterator[dict]:
+    target, hnet, train = trial_configs(config, params, seed)
+    for metrics in train_continual(target, hnet, train, load_tasks(config)):
+        yield {**metrics, "chunk_size": hnet.chunk_size or 0,
+               "beta_output": train.beta_output}
+
+
+def check_data(config: HyperCLConfig) -> None:
+    resolve_all(MNIST_FILES, config.data_dir)
+
+
+METRICS = {"final_acc": "maximize", "during_acc": "maximize", "compression_ratio": "minimize",
+           "params": "minimize", "train_loss": "minimize"}
+
+PRESETS = {
+    "smoke": HyperCLConfig(
+        n_trials=2, num_tasks=2, target_hidden=(20,), iterations=5, batch_size=32,
+        max_eval_examples=200, chunk_counts=(2, 4), task_embedding_sizes=(4,),
+        chunk_embedding_sizes=(4,), hnet_hidden_choices=("5x5",), num_chunks=2,
+        hnet_hidden="5x5", task_embedding_size=4, chunk_embedding_size=4, lr=1e-3),
+    "quick": HyperCLConfig(
+        n_trials=8, num_tasks=3, target_hidden=(100, 100), iterations=300,
+        max_eval_examples=2000, chunk_counts=(4, 8, 16), task_embedding_sizes=(8, 24),
+        chunk_embedding_sizes=(8, 16), hnet_hidden_choices=("10x10", "25x25"), num_chunks=8,
+        hnet_hidden="25x25", lr=1e-3, lr_low=3e-4),
+    "paper": HyperCLConfig(n_trials=40, cpus_per_trial=2.0, chunk_size=78000),
+}
+
+SPEC = StudySpec(
+    name="hypercl_pmnist",
+    description="PermutedMNIST-10, chunked hypernetwork: search embeddings, chunks, beta, lr",
+    presets=PRESETS,
+    search_space=search_space,
+    trial=run_trial,
+    metrics=METRICS,
+    objectives=("final_acc",),
+    grid=grid,
+    check_data=check_data,
+    check_trial=check_trial,
+    pruner="median",
+)

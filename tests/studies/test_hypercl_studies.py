@@ -1,0 +1,48 @@
+"""The continual-learning studies end to end: real Ray, SQLite, Parquet and MNIST."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from studies.hypercl_ablation import variant_params, variants
+
+
+@pytest.mark.needs_data
+def test_splitmnist_smoke_writes_the_accuracy_matrix(runner, data_dir):
+    done = runner.run("hypercl_splitmnist", "--preset", "smoke", "--data-dir", str(data_dir),
+                      "--objectives", "final_acc,compression_ratio")
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials("hypercl_splitmnist-smoke")
+    assert (trials.state == "COMPLETE").all() and len(trials) == 2
+    assert {"value_final_acc", "value_compression_ratio", "final_chunk_size",
+            "param_num_chunks", "trainable_params"} <= set(trials.columns)
+    matrix = pd.read_parquet(runner.results / "hypercl_splitmnist-smoke" / "acc_matrix.parquet")
+    assert list(matrix.columns) == ["study", "trial", "seed", "trained_through", "eval_task",
+                                    "accuracy"]
+    assert len(matrix) == 2 * 3                      # per trial: row 0 (1 entry), row 1 (2)
+    assert (matrix.eval_task <= matrix.trained_through).all()
+    final = matrix[matrix.trained_through == 1].groupby("trial").accuracy.mean()
+    assert (final.values == trials.set_index("trial").loc[final.index, "final_final_acc"]
+            ).all()
+    epochs = runner.epochs("hypercl_splitmnist-smoke")
+    assert not epochs.metric.str.startswith("acc_task_").any()
+
+
+@pytest.mark.needs_data
+def test_ablation_grid_runs_its_variants(runner, data_dir):
+    done = runner.run("hypercl_ablation", "--preset", "smoke", "--data-dir", str(data_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials("hypercl_ablation-smoke")
+    assert len(trials) == 3 and trials.param_variant.is_unique
+    assert set(trials.param_variant) <= set(variants())
+    for _, row in trials.iterrows():
+        assert row.final_beta_output == variant_params(row.param_variant)["beta_output"]
+
+
+def test_variants_cover_the_grid_of_the_issue():
+    names = variants()
+    assert len(names) == 4 * 2 + 1 + 2
+    assert variant_params("hnet-beta0.01-lookahead") == {"method": "hnet", "beta_output": 0.01,
+                                                        "lookahead": True}
+    assert variant_params("ewc")["method"] == "ewc"
