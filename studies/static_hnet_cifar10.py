@@ -17,6 +17,7 @@ paper's appendix.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,9 @@ from hnet_core.data import MissingDatasetError, cifar10_splits, resolve
 from hnet_core.data.cifar import ARCHIVE
 from hnet_core.models import ImageClassifierConfig
 from hnet_core.train import train_image_classifier
-from studies import ConfigError, StudySpec, at_least
-from studies.static_hnet_mnist import METRICS, StaticHnetConfig, train_config
+from studies import ConfigError, at_least
+from studies.static_hnet_mnist import SPEC as MNIST_SPEC
+from studies.static_hnet_mnist import StaticHnetConfig, train_config
 from studies.static_hnet_mnist import search_space as mnist_search_space
 
 
@@ -104,16 +106,14 @@ PRESETS = {
         gpus_per_trial=1.0),
 }
 
-SPEC = StudySpec(
+SPEC = dataclasses.replace(
+    MNIST_SPEC,
     name="static_hnet_cifar10",
     description="WRN 40-1/40-2 on CIFAR-10, plain or with generated kernels; error vs params",
     presets=PRESETS,
     search_space=search_space,
     trial=run_trial,
-    metrics=METRICS,
-    objectives=("test_error", "params"),
     grid=grid,
     check_data=check_data,
     check_trial=check_trial,
-    pruner="median",
 )

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from hnet_core.data.ptb import BPTTBatches, TokenCorpus
 from hnet_core.models.char_lm import CharLM, CharLMConfig, count_parameters
 from hnet_core.models.recurrent import detach_state
+from hnet_core.train import _checks as checks
 from hnet_core.train._device import load_checkpoint, pick_device, save_checkpoint
 from hnet_core.train._errors import TrainingDiverged
 
@@ -57,15 +58,9 @@ class CharLMTrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "seq_len", "eval_batch_size", "max_train_batches",
-                     "max_eval_batches"):
-            value = getattr(self, name)
-            if value is not None and not value >= 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        for name in ("lr", "grad_clip"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value}")
+        checks.at_least(self, 1, "epochs", "batch_size", "seq_len", "eval_batch_size",
+                        "max_train_batches", "max_eval_batches")
+        checks.positive(self, "lr", "grad_clip")
 
 
 @torch.no_grad()

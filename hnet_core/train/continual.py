@@ -11,7 +11,6 @@ HNET+ENT task-inference accuracy where asked, and the compression ratio. Tasks c
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -36,6 +35,7 @@ from hnet_core.models.output_regularizer import (
     output_regularizer,
     take_targets,
 )
+from hnet_core.train import _checks as checks
 from hnet_core.train._device import pick_device
 from hnet_core.train._errors import TrainingDiverged
 from hnet_core.train._ewc import OnlineEWC
@@ -89,16 +89,10 @@ class ContinualTrainConfig:
             raise ValueError(f"unknown method {self.method!r}; expected one of {METHODS}")
         if self.targets not in ("stored", "frozen"):
             raise ValueError(f"targets must be stored or frozen, got {self.targets!r}")
-        for name in ("iterations", "batch_size", "eval_batch_size", "ewc_samples",
-                     "reg_tasks_per_step", "max_eval_examples"):
-            value = getattr(self, name)
-            if value is not None and not value >= 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
-        for name in ("beta_output", "ewc_lambda"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
-                raise ValueError(f"{name} must be finite and >= 0, got {getattr(self, name)}")
+        checks.at_least(self, 1, "iterations", "batch_size", "eval_batch_size", "ewc_samples",
+                        "reg_tasks_per_step", "max_eval_examples")
+        checks.positive(self, "lr")
+        checks.non_negative(self, "beta_output", "ewc_lambda")
         if not 0 < self.ewc_gamma <= 1:
             raise ValueError(f"ewc_gamma must be in (0, 1], got {self.ewc_gamma}")
 

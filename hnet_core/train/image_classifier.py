@@ -23,6 +23,7 @@ from torch import nn
 from hnet_core.data.images import ImageSplits
 from hnet_core.models.char_lm import count_parameters
 from hnet_core.models.convnets import ImageClassifierConfig, build_classifier
+from hnet_core.train import _checks as checks
 from hnet_core.train._device import load_checkpoint, pick_device, save_checkpoint
 from hnet_core.train._errors import TrainingDiverged
 
@@ -62,19 +63,11 @@ class ImageTrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_train_batches",
-                     "max_eval_batches"):
-            value = getattr(self, name)
-            if value is not None and not value >= 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        for name in ("lr", "lr_gamma"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value}")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be finite and >= 0, got {self.weight_decay}")
-        if self.crop_padding < 0:
-            raise ValueError(f"crop_padding must be >= 0, got {self.crop_padding}")
+        checks.at_least(self, 1, "epochs", "batch_size", "eval_batch_size",
+                        "max_train_batches", "max_eval_batches")
+        checks.at_least(self, 0, "crop_padding")
+        checks.positive(self, "lr", "lr_gamma")
+        checks.non_negative(self, "weight_decay")
         if any(not m >= 1 for m in self.lr_milestones):
             raise ValueError(f"lr_milestones must be epochs >= 1, got {self.lr_milestones}")
 

@@ -9,7 +9,7 @@ from studies.run import main
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["nope"], "unknown study 'nope'; known: hyperlstm_ablation, hyperlstm_ptb,"),
+    (["nope"], "unknown study 'nope'; known: hypercl_ablation, hypercl_pmnist,"),
     (["synthetic", "--set", "nope=1"], "--set nope: unknown key for synthetic"),
     (["synthetic", "--set", "epochs=abc"], "--set epochs=abc: expected int"),
     (["synthetic", "--storage", "foo://x"], "--storage 'foo://x': not a usable database URL"),
