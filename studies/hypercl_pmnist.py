@@ -49,6 +49,7 @@ class HyperCLConfig(StudyConfig):
     iterations, batch_size: training steps per task and their batch size.
     max_eval_examples: test examples per task and evaluation (None: all).
     method, lookahead, targets, reg_tasks_per_step: see ContinualTrainConfig.
+    task_inference: also report HNET+ENT task-inference accuracy (``task_inference_acc``).
     task_embedding_sizes, chunk_counts, chunk_embedding_sizes, hnet_hidden_choices: choices
         searched (hidden sizes written like ``25x25``).
     beta_low, beta_high, lr_low, lr_high: log-scale ranges searched.
@@ -68,6 +69,7 @@ class HyperCLConfig(StudyConfig):
     lookahead: bool = False
     targets: str = "stored"
     reg_tasks_per_step: int | None = None
+    task_inference: bool = False
     task_embedding_sizes: tuple[int, ...] = (12, 24, 48)
     chunk_counts: tuple[int, ...] = (7, 14, 28, 56)
     chunk_embedding_sizes: tuple[int, ...] = (8, 16, 32)
@@ -156,7 +158,7 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
         lr=params.get("lr", config.lr), beta_output=params.get("beta_output",
                                                                config.beta_output),
         lookahead=params.get("lookahead", config.lookahead), targets=config.targets,
-        reg_tasks_per_step=config.reg_tasks_per_step,
+        reg_tasks_per_step=config.reg_tasks_per_step, task_inference=config.task_inference,
         max_eval_examples=config.max_eval_examples, seed=seed)
     return target, hnet, train
 
@@ -184,14 +186,15 @@ def check_data(config: HyperCLConfig) -> None:
 
 
 METRICS = {"final_acc": "maximize", "during_acc": "maximize", "compression_ratio": "minimize",
-           "params": "minimize", "train_loss": "minimize"}
+           "params": "minimize", "train_loss": "minimize", "task_inference_acc": "maximize"}
 
 PRESETS = {
     "smoke": HyperCLConfig(
         n_trials=2, num_tasks=2, target_hidden=(20,), iterations=5, batch_size=32,
         max_eval_examples=200, chunk_counts=(2, 4), task_embedding_sizes=(4,),
         chunk_embedding_sizes=(4,), hnet_hidden_choices=("5x5",), num_chunks=2,
-        hnet_hidden="5x5", task_embedding_size=4, chunk_embedding_size=4, lr=1e-3),
+        hnet_hidden="5x5", task_embedding_size=4, chunk_embedding_size=4, lr=1e-3,
+        task_inference=True),
     "quick": HyperCLConfig(
         n_trials=8, num_tasks=3, target_hidden=(100, 100), iterations=300,
         max_eval_examples=2000, chunk_counts=(4, 8, 16), task_embedding_sizes=(8, 24),

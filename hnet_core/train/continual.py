@@ -60,7 +60,8 @@ class ContinualTrainConfig:
         reg_tasks_per_step: regularise this many earlier tasks, drawn anew each step (None: all).
         ewc_lambda, ewc_gamma: online EWC's strength and Fisher decay.
         ewc_samples: examples per task for EWC's Fisher estimate.
-        task_inference: also report HNET+ENT task-inference accuracy (hnet only).
+        task_inference: also report task-inference accuracy: HNET+ENT for the hypernetwork,
+            the head of lowest predictive entropy for the baselines.
         eval_batch_size: examples per evaluation batch.
         max_eval_examples: evaluate each task on at most this many test examples (None: all).
         seed: seeds parameters, batches and subsampling.
@@ -215,8 +216,9 @@ def _accuracy(learner, task: int, split: TaskSplit, config: ContinualTrainConfig
 @torch.no_grad()
 def _task_inference_accuracy(learner, tasks: Sequence[Task], config: ContinualTrainConfig,
                              device: torch.device) -> float:
-    """HNET+ENT: each test input goes to the task whose generated network is least uncertain
-    (lowest predictive entropy); the share of inputs given their own task, in %."""
+    """HNET+ENT: each test input goes to the task whose generated network (for the baselines:
+    whose head) is least uncertain (lowest predictive entropy); the share of inputs given their
+    own task, in %."""
     right, count = 0, 0
     limit = config.max_eval_examples or config.eval_batch_size
     for true_task, task in enumerate(tasks):
@@ -291,7 +293,7 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
                    "compression_ratio": ratio, "params": params, "train_loss": loss,
                    "task_time_s": elapsed,
                    "examples_per_s": config.iterations * config.batch_size / elapsed}
-        if config.task_inference and isinstance(learner, _HnetLearner):
+        if config.task_inference:
             metrics["task_inference_acc"] = _task_inference_accuracy(learner, tasks[:t + 1],
                                                                      config, device)
         yield metrics
