@@ -1,1 +1,13 @@
-"""analysis: reads the Parquet results written by ``studies`` and makes tables and plots."""
+"""analysis: reads the Parquet results written by ``studies`` and makes tables and plots.
+
+Imports neither ``studies`` nor ``hnet_core``: everything comes from the result files.
+
+    import analysis
+    results = analysis.load("hypercl_splitmnist", "results")   # trials, epochs, acc_matrix
+    analysis.metrics.summarize(results.acc_matrix)              # ACC, BWT, forgetting per run
+"""
+
+from analysis import metrics
+from analysis._load import ResultsNotFound, StudyResults, find_study, load
+
+__all__ = ["ResultsNotFound", "StudyResults", "find_study", "load", "metrics"]

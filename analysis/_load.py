@@ -1,0 +1,52 @@
+"""Finding and reading a study's Parquet tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
+
+
+class ResultsNotFound(LookupError):
+    """No (or more than one) stored study matches the name; the message is one line."""
+
+
+@dataclass(frozen=True)
+class StudyResults:
+    """A study's tables: ``trials`` (one row per trial and seed), ``epochs`` (long format) and
+    ``acc_matrix`` (continual-learning studies; empty otherwise)."""
+
+    name: str
+    folder: Path
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+    acc_matrix: pd.DataFrame
+
+
+def find_study(study: str, results_dir: str | Path = "results") -> Path:
+    """The folder of ``study``: the stored name (``hyperlstm_ptb-quick``), or a bare study name
+    when exactly one stored study of it exists."""
+    root = Path(results_dir)
+    if (root / study / "trials.parquet").is_file():
+        return root / study
+    matches = sorted(p.parent for p in root.glob(f"{study}-*/trials.parquet"))
+    if len(matches) == 1:
+        return matches[0]
+    stored = sorted(p.parent.name for p in root.glob("*/trials.parquet"))
+    if not matches:
+        raise ResultsNotFound(f"no results for {study!r} in {root}; stored: "
+                              f"{', '.join(stored) or 'none'}")
+    raise ResultsNotFound(f"{study!r} matches {', '.join(p.name for p in matches)} in {root}; "
+                          "name one")
+
+
+def load(study: str, results_dir: str | Path = "results") -> StudyResults:
+    """Read a study's tables (see :func:`find_study` for the name)."""
+    folder = find_study(study, results_dir)
+    acc_path = folder / "acc_matrix.parquet"
+    acc = pd.read_parquet(acc_path) if acc_path.is_file() else pd.DataFrame(columns=ACC_COLUMNS)
+    return StudyResults(folder.name, folder, pd.read_parquet(folder / "trials.parquet"),
+                        pd.read_parquet(folder / "epochs.parquet"), acc)
