@@ -8,6 +8,14 @@ Imports neither ``studies`` nor ``hnet_core``: everything comes from the result 
 """
 
 from analysis import metrics
-from analysis._load import ResultsNotFound, StudyResults, find_study, load
+from analysis._load import (
+    SCHEMA_VERSION,
+    ResultsNotFound,
+    SchemaVersionError,
+    StudyResults,
+    find_study,
+    load,
+)
 
-__all__ = ["ResultsNotFound", "StudyResults", "find_study", "load", "metrics"]
+__all__ = ["SCHEMA_VERSION", "ResultsNotFound", "SchemaVersionError", "StudyResults",
+           "find_study", "load", "metrics"]

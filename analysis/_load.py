@@ -6,12 +6,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
+#: The result-table layout this code reads (``studies`` writes it into each file's metadata).
+SCHEMA_VERSION = "1"
+SCHEMA_KEY = b"hnet_studies.schema_version"
 ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
 
 
 class ResultsNotFound(LookupError):
     """No (or more than one) stored study matches the name; the message is one line."""
+
+
+class SchemaVersionError(ValueError):
+    """A result table was written in a layout this code does not read; names both versions."""
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """One result table, after checking the schema version in its metadata."""
+    metadata = pq.read_schema(path).metadata or {}
+    version = metadata.get(SCHEMA_KEY, b"").decode() or "none"
+    if version != SCHEMA_VERSION:
+        raise SchemaVersionError(f"{path} has result schema version {version}; this analysis "
+                                 f"reads version {SCHEMA_VERSION}")
+    return pd.read_parquet(path)
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,6 @@ def load(study: str, results_dir: str | Path = "results") -> StudyResults:
     """Read a study's tables (see :func:`find_study` for the name)."""
     folder = find_study(study, results_dir)
     acc_path = folder / "acc_matrix.parquet"
-    acc = pd.read_parquet(acc_path) if acc_path.is_file() else pd.DataFrame(columns=ACC_COLUMNS)
-    return StudyResults(folder.name, folder, pd.read_parquet(folder / "trials.parquet"),
-                        pd.read_parquet(folder / "epochs.parquet"), acc)
+    acc = read_table(acc_path) if acc_path.is_file() else pd.DataFrame(columns=ACC_COLUMNS)
+    return StudyResults(folder.name, folder, read_table(folder / "trials.parquet"),
+                        read_table(folder / "epochs.parquet"), acc)

@@ -27,10 +27,15 @@ from typing import Any
 
 import optuna
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
 SPLITS = ("train", "valid", "test")
+#: Written into every table's Parquet metadata under SCHEMA_KEY; ``analysis`` checks it.
+SCHEMA_VERSION = "1"
+SCHEMA_KEY = b"hnet_studies.schema_version"
 ACC_PREFIX = "acc_task_"
 ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
 
@@ -103,7 +108,9 @@ _write_lock = threading.Lock()  # one rewrite at a time: the writer thread or cl
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    frame.to_parquet(part, index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = {**(table.schema.metadata or {}), SCHEMA_KEY: SCHEMA_VERSION.encode()}
+    pq.write_table(table.replace_schema_metadata(metadata), part)
     os.replace(part, path)
 
 

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import analysis
+from analysis._load import SCHEMA_KEY
 
 
-def _write_study(root, name: str, acc: bool) -> None:
+def _parquet(frame: pd.DataFrame, path, version: str | None = "1") -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if version is not None:
+        table = table.replace_schema_metadata({**table.schema.metadata,
+                                               SCHEMA_KEY: version.encode()})
+    pq.write_table(table, path)
+
+
+def _write_study(root, name: str, acc: bool, version: str | None = "1") -> None:
     folder = root / name
     folder.mkdir(parents=True)
-    pd.DataFrame({"study": [name], "trial": [0], "state": ["COMPLETE"]}).to_parquet(
-        folder / "trials.parquet")
-    pd.DataFrame({"study": [name], "trial": [0], "seed": [0], "epoch": [1], "split": ["valid"],
-                  "metric": ["loss"], "value": [1.0]}).to_parquet(folder / "epochs.parquet")
+    _parquet(pd.DataFrame({"study": [name], "trial": [0], "state": ["COMPLETE"]}),
+             folder / "trials.parquet", version)
+    _parquet(pd.DataFrame({"study": [name], "trial": [0], "seed": [0], "epoch": [1],
+                           "split": ["valid"], "metric": ["loss"], "value": [1.0]}),
+             folder / "epochs.parquet", version)
     if acc:
-        pd.DataFrame({"study": [name], "trial": [0], "seed": [0], "trained_through": [0],
-                      "eval_task": [0], "accuracy": [99.0]}).to_parquet(
-            folder / "acc_matrix.parquet")
+        _parquet(pd.DataFrame({"study": [name], "trial": [0], "seed": [0],
+                               "trained_through": [0], "eval_task": [0], "accuracy": [99.0]}),
+                 folder / "acc_matrix.parquet", version)
 
 
 def test_load_by_stored_or_bare_name(tmp_path):
@@ -34,3 +46,11 @@ def test_load_by_stored_or_bare_name(tmp_path):
         analysis.load("synthetic", tmp_path)
     with pytest.raises(analysis.ResultsNotFound, match="no results for 'nope'.*stored: hypercl"):
         analysis.load("nope", tmp_path)
+
+
+@pytest.mark.parametrize("version,shown", [("7", "7"), (None, "none")])
+def test_another_schema_version_is_refused_naming_both(tmp_path, version, shown):
+    _write_study(tmp_path, "synthetic-smoke", acc=False, version=version)
+    with pytest.raises(analysis.SchemaVersionError,
+                       match=f"schema version {shown}; this analysis reads version 1"):
+        analysis.load("synthetic-smoke", tmp_path)

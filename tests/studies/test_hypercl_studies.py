@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+import analysis
 from studies.hypercl_ablation import variant_params, variants
 
 
@@ -27,6 +28,9 @@ def test_splitmnist_smoke_writes_the_accuracy_matrix(runner, data_dir):
             ).all()
     epochs = runner.epochs("hypercl_splitmnist-smoke")
     assert not epochs.metric.str.startswith("acc_task_").any()
+    loaded = analysis.load("hypercl_splitmnist", runner.results)      # schema version checked
+    summary = analysis.metrics.summarize(loaded.acc_matrix)
+    assert summary.acc.tolist() == pytest.approx(final.tolist())
 
 
 @pytest.mark.needs_data
@@ -46,3 +50,10 @@ def test_variants_cover_the_grid_of_the_issue():
     assert variant_params("hnet-beta0.01-lookahead") == {"method": "hnet", "beta_output": 0.01,
                                                         "lookahead": True}
     assert variant_params("ewc")["method"] == "ewc"
+
+
+def test_runner_and_analysis_agree_on_the_schema_version():
+    from analysis._load import SCHEMA_KEY as READ_KEY
+    from studies._runner.results import SCHEMA_KEY, SCHEMA_VERSION
+
+    assert (SCHEMA_VERSION, SCHEMA_KEY) == (analysis.SCHEMA_VERSION, READ_KEY)
