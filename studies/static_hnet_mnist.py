@@ -124,7 +124,8 @@ def check_data(config: StaticHnetConfig) -> None:
 
 
 METRICS = {"valid_error": "minimize", "test_error": "minimize", "train_loss": "minimize",
-           "valid_loss": "minimize", "params": "minimize"}
+           "valid_loss": "minimize", "params": "minimize", "best_valid_error": "minimize",
+           "test_error_at_best_valid": "minimize"}
 
 PRESETS = {
     "smoke": StaticHnetConfig(

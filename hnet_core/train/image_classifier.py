@@ -168,7 +168,9 @@ def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTra
 
     Yields:
         ``{"epoch", "train_loss", "train_error", "valid_loss", "valid_error", "test_loss",
-        "test_error", "lr", "params", "epoch_time_s", "examples_per_s"}``; errors in %;
+        "test_error", "best_valid_error", "test_error_at_best_valid", "lr", "params",
+        "epoch_time_s", "examples_per_s"}``; errors in %; the best valid error so far and the
+        test error at its epoch (model selection by validation, over this process's epochs);
         ``train_*`` over the epoch's (augmented) training batches, ``lr`` the epoch's.
 
     Raises:
@@ -193,6 +195,7 @@ def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTra
     identity["train"].pop("epochs")
     start = _resume(checkpoint, identity, model, optimizer, schedule, generator, device)
     params = count_parameters(model)
+    best = (math.inf, math.nan)  # (valid error, test error then) over the epochs run here
     for epoch in range(start + 1, config.epochs + 1):
         lr = optimizer.param_groups[0]["lr"]
         began = time.perf_counter()
@@ -206,6 +209,9 @@ def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTra
                                    getattr(data, f"{split}_y"), config.eval_batch_size,
                                    config.max_eval_batches)
             metrics.update({f"{split}_loss": loss, f"{split}_error": error})
+        if metrics["valid_error"] < best[0]:
+            best = (metrics["valid_error"], metrics["test_error"])
+        metrics.update(best_valid_error=best[0], test_error_at_best_valid=best[1])
         metrics.update(lr=lr, params=params, epoch_time_s=elapsed, examples_per_s=seen / elapsed)
         if checkpoint is not None:
             save_checkpoint(Path(checkpoint), {

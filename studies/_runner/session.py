@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -222,7 +223,10 @@ def run_session(args: argparse.Namespace) -> int:
         if stale:
             print(f"{p.study_name}: {stale} trial(s) left running by an earlier driver were "
                   "failed and queued again", file=sys.stderr)
-        with results, Progress(p.study_name, p.config.n_trials, done_before, p.objectives[0],
+        target = p.config.n_trials
+        if p.sampler == "grid":  # a grid ends with its points
+            target = min(target, math.prod(len(v) for v in p.spec.grid(p.config).values()))
+        with results, Progress(p.study_name, target, done_before, p.objectives[0],
                                args.quiet) as progress:
             driver = Driver(p.spec, p.config, settings, study, progress, results, run_id)
             code = driver.run()

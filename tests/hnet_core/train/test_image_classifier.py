@@ -32,11 +32,15 @@ def test_yields_the_metrics_of_every_epoch_and_learns(small_mnist):
     assert [m["epoch"] for m in history] == [1, 2, 3]
     for metrics in history:
         assert set(metrics) == {"epoch", "train_loss", "train_error", "valid_loss",
-                                "valid_error", "test_loss", "test_error", "lr", "params",
-                                "epoch_time_s", "examples_per_s"}
+                                "valid_error", "test_loss", "test_error", "best_valid_error",
+                                "test_error_at_best_valid", "lr", "params", "epoch_time_s",
+                                "examples_per_s"}
         assert all(math.isfinite(v) for v in metrics.values())
         assert 0 <= metrics["test_error"] <= 100 and metrics["params"] == 12910
     assert history[-1]["train_loss"] < history[0]["train_loss"]
+    best = min(history, key=lambda m: m["valid_error"])
+    assert history[-1]["best_valid_error"] == best["valid_error"]
+    assert history[-1]["test_error_at_best_valid"] == best["test_error"]
     assert history[-1]["valid_error"] < 60  # chance is 90%
 
 
