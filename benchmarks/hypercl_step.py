@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -83,6 +85,17 @@ def timed_steps(target: TargetMLP, hnet: ChunkedHyperMLP, gram: bool, steps: int
     return (time.perf_counter() - began) / steps
 
 
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo where there is one."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
@@ -94,7 +107,7 @@ def main() -> None:
     parser.add_argument("--taskloop-steps", type=int, default=2)
     parser.add_argument("--settings", default="pmnist10,pmnist100")
     args = parser.parse_args()
-    report = {"machine": platform.processor() or platform.machine(),
+    report = {"machine": cpu_name(), "cores": os.cpu_count(),
               "threads": torch.get_num_threads(), "torch": torch.__version__,
               "rounds": args.rounds}
     for name in args.settings.split(","):

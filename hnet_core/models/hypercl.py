@@ -194,14 +194,25 @@ class ChunkedHyperMLP(nn.Module):
         return torch.cat([embeddings[:, None, :].expand(t, c, -1),
                           chunk_embeddings[None].expand(t, -1, -1)], dim=2).view(t * c, -1)
 
-    def hidden(self, inputs: torch.Tensor, layers: Sequence[torch.Tensor] | None = None
-               ) -> torch.Tensor:
-        """The last hidden activations ``a`` of ``inputs``; ``layers`` = [W, b, ...] overrides
-        the hidden layers' weights (the look-ahead)."""
+    def hidden(self, embeddings: torch.Tensor, chunk_embeddings: torch.Tensor,
+               layers: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        """The last hidden activations ``a [T*C, H]`` of ``[e_t, c_i]`` for every task row of
+        ``embeddings`` and every chunk (task-major); ``layers = [W, b, ...]`` overrides the
+        hidden layers' weights (the look-ahead).
+
+        The first layer is applied by parts, ``W [e; c] = W_e e + W_c c``: ``T + C`` products
+        instead of ``T * C``.
+        """
         if layers is None:
             layers = [p for layer in self.hidden_layers for p in (layer.weight, layer.bias)]
-        x = inputs
-        for w, b in zip(layers[0::2], layers[1::2], strict=True):
+        if not layers:
+            return self.inputs(embeddings, chunk_embeddings)
+        w, b = layers[0], layers[1]
+        split = embeddings.shape[1]
+        first = (F.linear(embeddings, w[:, :split], b)[:, None, :]
+                 + F.linear(chunk_embeddings, w[:, split:])[None, :, :])      # [T, C, H_1]
+        x = self.activation(first.view(-1, w.shape[0]))
+        for w, b in zip(layers[2::2], layers[3::2], strict=True):
             x = self.activation(F.linear(x, w, b))
         return x
 
@@ -212,7 +223,7 @@ class ChunkedHyperMLP(nn.Module):
         """Flattened target weights ``[T, P]`` for ``embeddings [T, s_e]`` under the weights
         ``theta`` (in the order of :meth:`theta`)."""
         chunk_embeddings, *hidden, out_weight, out_bias = theta
-        a = self.hidden(self.inputs(embeddings, chunk_embeddings), hidden)
+        a = self.hidden(embeddings, chunk_embeddings, hidden)
         out = F.linear(a, out_weight, out_bias)                          # [T*C, chunk]
         return out.view(embeddings.shape[0], -1)[:, :self.target_size]  # the last chunk cut
 

@@ -35,51 +35,71 @@ from hnet_core.models.hypercl import ChunkedHyperMLP
 
 @dataclass(frozen=True)
 class OutputTargets:
-    """What the regulariser needs of ``Θ*`` for tasks ``tasks``: the augmented last hidden
-    activations ``â*`` (``[len(tasks) * C, H + 1]``, task-major) and ``Ŵ* = [W*, b*]``."""
+    """What the regulariser needs of ``Θ*`` for tasks ``tasks``: the last hidden activations
+    ``a*`` (``[len(tasks) * C, H]``, task-major), ``Ŵ* = [W*, b*]`` (``[chunk, H + 1]``), and per
+    task the sums ``Σ â* â*ᵀ`` (``â* = [a*; 1]``) over its chunks but the last and over its last
+    chunk (``aa``: ``[len(tasks), 2, H + 1, H + 1]``; ``aa_total`` sums them over the tasks)."""
 
     tasks: tuple[int, ...]
     hidden: torch.Tensor
     out: torch.Tensor
+    aa: torch.Tensor
+    aa_total: torch.Tensor
 
-    def rows_of(self, tasks: Sequence[int]) -> torch.Tensor:
-        """``â*`` rows of ``tasks`` (each of which must be in ``self.tasks``)."""
-        chunks = self.hidden.shape[0] // max(len(self.tasks), 1)
+    def select(self, tasks: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``a*`` rows and the summed ``aa`` of ``tasks`` (each must be in ``self.tasks``)."""
+        if tuple(tasks) == self.tasks:
+            return self.hidden, self.aa_total
         where = {t: i for i, t in enumerate(self.tasks)}
-        index = torch.cat([torch.arange(where[t] * chunks, (where[t] + 1) * chunks)
-                           for t in tasks])
-        return self.hidden[index.to(self.hidden.device)]
+        index = torch.tensor([where[t] for t in tasks], device=self.hidden.device)
+        rows = self.hidden.view(len(self.tasks), -1, self.hidden.shape[1])[index]
+        return rows.reshape(-1, self.hidden.shape[1]), self.aa[index].sum(0)
 
 
-def _augmented(a: torch.Tensor) -> torch.Tensor:
-    return torch.cat([a, torch.ones_like(a[:, :1])], dim=1)
+def _hidden_of(hnet: ChunkedHyperMLP, tasks: Sequence[int],
+               theta: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``a`` of every chunk of ``tasks`` (task-major, ``[len(tasks) * C, H]``) under ``theta``."""
+    chunk_embeddings, *hidden, _, _ = theta
+    return hnet.hidden(hnet.embeddings_of(tasks), chunk_embeddings, hidden)
 
 
-def _hidden_and_out(hnet: ChunkedHyperMLP, tasks: Sequence[int],
-                    theta: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``â`` of every chunk of ``tasks`` (task-major) and ``Ŵ``, under weights ``theta``."""
-    chunk_embeddings, *hidden, out_weight, out_bias = theta
-    a = hnet.hidden(hnet.inputs(hnet.embeddings_of(tasks), chunk_embeddings), hidden)
-    return _augmented(a), torch.cat([out_weight, out_bias[:, None]], dim=1)
+def _chunk_sums(rows: torch.Tensor, num_chunks: int) -> torch.Tensor:
+    """Per task, ``Σ â âᵀ`` over its chunks but the last and over its last chunk, with
+    ``â = [a; 1]``: ``[tasks, 2, H + 1, H + 1]``."""
+    augmented = torch.cat([rows, torch.ones_like(rows[:, :1])], dim=1)
+    per_task = augmented.view(-1, num_chunks, augmented.shape[1])
+    body = torch.einsum("tch,tcg->thg", per_task[:, :-1], per_task[:, :-1])
+    last = torch.einsum("th,tg->thg", per_task[:, -1], per_task[:, -1])
+    return torch.stack([body, last], dim=1)
+
+
+def _out_of(theta: Sequence[torch.Tensor]) -> torch.Tensor:
+    return torch.cat([theta[-2], theta[-1][:, None]], dim=1)
 
 
 @torch.no_grad()
 def take_targets(hnet: ChunkedHyperMLP, tasks: Sequence[int]) -> OutputTargets:
     """Store ``Θ*``'s targets for ``tasks`` now (before learning the next task)."""
-    hidden, out = _hidden_and_out(hnet, tasks, hnet.theta())
-    return OutputTargets(tuple(tasks), hidden.detach().clone(), out.detach().clone())
+    theta = hnet.theta()
+    hidden = _hidden_of(hnet, tasks, theta).clone()
+    aa = _chunk_sums(hidden, hnet.num_chunks)
+    return OutputTargets(tuple(tasks), hidden, _out_of(theta).clone(), aa, aa.sum(0))
 
 
 class FrozenTargets:
-    """The other way to hold targets: a frozen copy of the hypernetwork, recomputed each step."""
+    """The other way to hold targets: a frozen copy of the hypernetwork, from which ``a*`` is
+    recomputed each step (less memory for many tasks, more work)."""
 
     def __init__(self, hnet: ChunkedHyperMLP, tasks: Sequence[int]) -> None:
         self.copy = copy.deepcopy(hnet).requires_grad_(False)
         self.tasks = tuple(tasks)
+        self.out = _out_of(self.copy.theta())
 
-    def rows_and_out(self, tasks: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.no_grad():
-            return _hidden_and_out(self.copy, tasks, self.copy.theta())
+    @torch.no_grad()
+    def select(self, tasks: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``a*`` rows of ``tasks`` and their summed outer products (see OutputTargets)."""
+        rows = _hidden_of(self.copy, tasks, self.copy.theta())
+        return rows, _chunk_sums(rows, self.copy.num_chunks).sum(0)
 
 
 def shifted(theta: Sequence[torch.Tensor], delta: Sequence[torch.Tensor] | None
@@ -95,39 +115,87 @@ def output_regularizer(hnet: ChunkedHyperMLP, targets: OutputTargets | FrozenTar
                        ) -> torch.Tensor:
     """``1/|tasks| * sum_{t in tasks} ||f_h(e_t, Θ*) - f_h(e_t, Θ + ΔΘ)||²`` by Gram matrices.
 
+    With ``δ = a - a*`` (the ones of ``â`` cancel) the sum over output rows and chunks is
+    ``<WᵀW, Σδδᵀ> + 2<WᵀD, Σδâ*ᵀ> + <DᵀD, Σâ*â*ᵀ>``: the row sums ``Σ`` run over every chunk of
+    every task in ``tasks`` (``Σâ*â*ᵀ`` is stored with the targets), the Grams over the chunk's
+    output rows; the first ``r`` output rows (those the cut last chunk keeps) see every chunk,
+    the others every chunk but the last. Both sides are autograd Functions whose backward
+    takes two GEMMs each.
+
     Args:
         hnet: the hypernetwork being trained.
         targets: ``Θ*``'s targets: stored (:func:`take_targets`) or :class:`FrozenTargets`.
         tasks: the earlier tasks to regularise (all of them, or a subsample).
         delta: the look-ahead ``ΔΘ`` (detached, in the order of ``hnet.theta()``), or None.
     """
-    a, w = _hidden_and_out(hnet, tasks, shifted(hnet.theta(), delta))
-    if isinstance(targets, FrozenTargets):
-        a_star, w_star = targets.rows_and_out(tasks)
-    else:
-        a_star, w_star = targets.rows_of(tasks), targets.out
-    d, delta_a = w - w_star, a - a_star
-    r = hnet.target_size - (hnet.num_chunks - 1) * hnet.chunk_size   # rows of the last chunk
-    grams_r = _grams(w[:r], d[:r])
-    grams = [g + h for g, h in zip(grams_r, _grams(w[r:], d[r:]), strict=True)]
-    last = torch.zeros(a.shape[0], dtype=torch.bool, device=a.device)
-    last[hnet.num_chunks - 1::hnet.num_chunks] = True
-    total = (_quadratic_sum(grams, delta_a[~last], a_star[~last])
-             + _quadratic_sum(grams_r, delta_a[last], a_star[last]))
+    theta = shifted(hnet.theta(), delta)
+    a = _hidden_of(hnet, tasks, theta)
+    a_star, aa = targets.select(tasks)
+    c = hnet.num_chunks
+    delta_a = a - a_star
+    s_dd, s_da = _RowSums.apply(delta_a, a_star)
+    last_dd, last_da = _RowSums.apply(delta_a.view(len(tasks), c, -1)[:, -1],
+                                      a_star.view(len(tasks), c, -1)[:, -1])
+    r = hnet.target_size - (c - 1) * hnet.chunk_size   # output rows the last chunk keeps
+    total = _GramTerms.apply(theta[-2], theta[-1], targets.out, r, s_dd, s_da, aa[0] + aa[1],
+                             s_dd - last_dd, s_da - last_da, aa[0])
     return total / len(tasks)
 
 
-def _grams(w: torch.Tensor, d: torch.Tensor) -> list[torch.Tensor]:
-    """``ŴᵀŴ``, ``ŴᵀD``, ``DᵀD`` over the given output rows."""
-    return [w.T @ w, w.T @ d, d.T @ d]
+class _RowSums(torch.autograd.Function):
+    """``(Σ δδᵀ [H, H], Σ δ[a*; 1]ᵀ [H, H + 1])`` over the rows of ``δ`` and ``a*``."""
+
+    @staticmethod
+    def forward(ctx, delta_a: torch.Tensor, a_star: torch.Tensor):
+        ctx.save_for_backward(delta_a, a_star)
+        s_da = torch.cat([delta_a.T @ a_star, delta_a.sum(0)[:, None]], dim=1)
+        return delta_a.T @ delta_a, s_da
+
+    @staticmethod
+    def backward(ctx, g_dd: torch.Tensor, g_da: torch.Tensor):
+        delta_a, a_star = ctx.saved_tensors
+        grad = delta_a @ (g_dd + g_dd.T) + a_star @ g_da[:, :-1].T + g_da[:, -1]
+        return grad, None
 
 
-def _quadratic_sum(grams: Sequence[torch.Tensor], delta_a: torch.Tensor,
-                   a_star: torch.Tensor) -> torch.Tensor:
-    """``sum_rows δᵀGδ + 2 δᵀX â* + â*ᵀE â*`` for Grams ``(G, X, E)``."""
-    g, x, e = grams
-    return (((delta_a @ g) * delta_a).sum() + 2 * ((delta_a @ x) * a_star).sum()
-            + ((a_star @ e) * a_star).sum())
+class _GramTerms(torch.autograd.Function):
+    """``Σ_parts <WᵀW, S_δδ> + 2<WᵀD, S_δa> + <DᵀD, S_aa>`` for the head rows ``[:r]`` and the
+    tail rows ``[r:]`` of ``Ŵ = [W, b]``, with ``D = Ŵ - Ŵ*``. Gradients flow to ``W``, ``b``,
+    ``S_δδ`` and ``S_δa``; ``S_aa`` and ``Ŵ*`` are constants."""
+
+    @staticmethod
+    def forward(ctx, w, b, w_star, r, *sums):
+        d = torch.cat([w, b[:, None]], dim=1) - w_star
+        parts = [(w[:r], d[:r], *sums[:3]), (w[r:], d[r:], *sums[3:])]
+        total, grams = w.new_zeros(()), []
+        for wp, dp, s_dd, s_da, s_aa in parts:
+            g, x, e = wp.T @ wp, wp.T @ dp, dp.T @ dp
+            total = total + (g * s_dd).sum() + 2 * (x * s_da).sum() + (e * s_aa).sum()
+            grams += [g, 2 * x]
+        ctx.r = r
+        ctx.save_for_backward(w, d, *sums, *grams)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        w, d, *rest = ctx.saved_tensors
+        sums, grams = rest[:6], rest[6:]
+        r, h = ctx.r, w.shape[1]
+        grad_hat = torch.empty_like(d)
+        for rows, (s_dd, s_da, s_aa) in ((slice(0, r), sums[:3]), (slice(r, None), sums[3:])):
+            # d/dŴ = 2[W (S_δδ|S_δa) + D (S_δaᵀ + S_aa)] (the ones row of the sums is zero)
+            upper = torch.cat([s_dd, torch.zeros_like(s_dd[:, :1])], dim=1) + s_da
+            grad_hat[rows] = 2 * (w[rows] @ upper + d[rows] @ (_pad_rows(s_da).T + s_aa))
+        grad_hat *= grad
+        grads_sums = []
+        for g, x2 in (grams[:2], grams[2:]):
+            grads_sums += [grad * g, grad * x2, None]
+        return (grad_hat[:, :h], grad_hat[:, h], None, None, *grads_sums)
+
+
+def _pad_rows(s_da: torch.Tensor) -> torch.Tensor:
+    """``[H, H + 1] -> [H + 1, H + 1]`` with a zero last row (the ones of ``â`` cancel in δ)."""
+    return torch.cat([s_da, torch.zeros_like(s_da[:1])], dim=0)
 
 
 def output_regularizer_direct(hnet: ChunkedHyperMLP, target_outputs: torch.Tensor,
