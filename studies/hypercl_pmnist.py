@@ -196,7 +196,7 @@ PRESETS = {
         hnet_hidden="5x5", task_embedding_size=4, chunk_embedding_size=4, lr=1e-3,
         task_inference=True),
     "quick": HyperCLConfig(
-        n_trials=8, num_tasks=3, target_hidden=(100, 100), iterations=300,
+        n_trials=8, num_tasks=3, target_hidden=(100, 100), iterations=1000,
         max_eval_examples=2000, chunk_counts=(4, 8, 16), task_embedding_sizes=(8, 24),
         chunk_embedding_sizes=(8, 16), hnet_hidden_choices=("10x10", "25x25"), num_chunks=8,
         hnet_hidden="25x25", lr=1e-3, lr_low=3e-4),

@@ -23,7 +23,7 @@ SPLIT = dict(benchmark="splitmnist", num_tasks=5, target_hidden=(400, 400))
 PRESETS = {
     "smoke": dataclasses.replace(PMNIST_SPEC.presets["smoke"], benchmark="splitmnist"),
     "quick": HyperCLConfig(
-        **SPLIT, n_trials=8, iterations=300, max_eval_examples=2000, chunk_counts=(3, 6, 12),
+        **SPLIT, n_trials=8, iterations=600, max_eval_examples=2000, chunk_counts=(3, 6, 12),
         task_embedding_sizes=(24, 96), chunk_embedding_sizes=(24, 96),
         hnet_hidden_choices=("10x10", "25x25"), num_chunks=12, hnet_hidden="10x10",
         task_embedding_size=96, chunk_embedding_size=96, beta_output=0.05, lr=1e-3,

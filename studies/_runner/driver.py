@@ -80,20 +80,29 @@ def study_identity(config: StudyConfig, objectives: tuple[str, ...]) -> dict[str
     return json.loads(json.dumps({"config": fields, "objectives": list(objectives)}))
 
 
-def provenance() -> dict[str, Any]:
-    """Git commit of the working tree and versions of the packages a result depends on."""
+def _git(*args: str) -> str | None:
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=5).stdout.strip() or None
+        done = subprocess.run(["git", *args], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=5)
     except (OSError, subprocess.SubprocessError):
-        commit = None
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def provenance() -> dict[str, Any]:
+    """Git commit of the code, whether its working tree had uncommitted changes to tracked files
+    (then the commit alone does not say what ran), and the versions of the packages a result
+    depends on."""
+    commit = _git("rev-parse", "HEAD") or None
+    status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
     versions = {}
     for package in ("hnet-studies", "torch", "optuna", "ray"):
         try:
             versions[package.replace("-", "_")] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package.replace("-", "_")] = None
-    return {"git_commit": commit, "versions": versions}
+    return {"git_commit": commit, "git_dirty": None if status is None else bool(status),
+            "versions": versions}
 
 
 def start_run(study: optuna.Study) -> str:

@@ -5,7 +5,7 @@ Under ``<results>/<study name>/``:
 - ``trials.parquet``: one row per finished trial and seed: study, trial, state, ``param_*``,
   seed, trainable-parameter count, ``value_*`` (the trial's objective values), ``final_*`` (that
   seed's last-epoch metrics), error, wall time, device and Ray node of the seed's task, git
-  commit and package versions.
+  commit (and ``git_dirty``: tracked files differed from it) and package versions.
 - ``epochs.parquet``: long format, one row per (trial, seed, epoch, metric): study, trial, seed,
   epoch, split (train/valid/test, or empty), metric, value.
 - ``acc_matrix.parquet`` (continual-learning studies, whose epochs report ``acc_task_<j>``):
@@ -61,7 +61,8 @@ def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial, objectives: lis
     if error is None and trial.state == optuna.trial.TrialState.FAIL:
         error = "no error from its task: its driver stopped or was interrupted (re-queued)"
     base.update({"error": error, "wall_time_s": record.get("wall_time_s"),
-                 "git_commit": provenance.get("git_commit")})
+                 "git_commit": provenance.get("git_commit"),
+                 "git_dirty": provenance.get("git_dirty")})
     base.update({f"version_{k}": v for k, v in provenance.get("versions", {}).items()})
     finals = record.get("final_metrics", {})
     rows = []

@@ -26,6 +26,7 @@ def test_smoke_study_end_to_end(runner):
     assert (trials.drop_duplicates("trial").state == "COMPLETE").sum() == 4
     assert sorted(trials.seed.unique()) == [1, 2] and len(trials) == 8
     assert {"param_x", "value_valid_loss", "trainable_params", "final_valid_loss", "git_commit",
+            "git_dirty",
             "version_torch", "wall_time_s", "device"} <= set(trials.columns)
     epochs = runner.epochs("synthetic-smoke")
     assert len(epochs) == 4 * 2 * 3 * 3  # trials x seeds x epochs x metrics
