@@ -14,12 +14,14 @@ Computing it from Gram matrices. The last hypernetwork layer is linear: chunk ``
 
     || y* - y ||² = || Ŵ δ + D â* ||² = δᵀ (ŴᵀŴ) δ + 2 δᵀ (ŴᵀD) â* + â*ᵀ (DᵀD) â*
 
-so the sum over every chunk of every earlier task needs three ``(H+1) x (H+1)`` Gram matrices,
-computed once per step, and ``O((H+1)²)`` work per chunk, however large the chunks are; no
-``[tasks x P]`` output is ever formed, and nothing cancels when ``Θ`` is close to ``Θ*`` (the
-value is exactly zero at ``Θ = Θ*``). The cut last chunk uses the Grams of its first ``r`` output
-rows only. :func:`output_regularizer_direct` computes the same sum from the full outputs; a test
-keeps both equal in value and gradient.
+Summed over every chunk of every earlier task and written with traces, that is
+``<ŴᵀŴ, Σδδᵀ> + 2<ŴᵀD, Σδâ*ᵀ> + <DᵀD, Σâ*â*ᵀ>``: three ``(H+1) x (H+1)`` Gram matrices over the
+chunk's output rows and two outer-product sums over the earlier chunks (``Σâ*â*ᵀ`` is constant
+and stored with the targets). The work is ``O(chunk H²)`` once per step plus ``O(H²)`` per
+earlier chunk, however large the chunks are; no ``[tasks x P]`` output is ever formed, and
+nothing cancels when ``Θ`` is close to ``Θ*`` (the value is exactly zero at ``Θ = Θ*``). The
+cut last chunk's rows only meet the first ``r`` output rows. :func:`output_regularizer_direct`
+computes the same sum from the full outputs; a test keeps both equal in value and gradient.
 """
 
 from __future__ import annotations
