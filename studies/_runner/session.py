@@ -11,6 +11,7 @@ import dataclasses
 import math
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +149,9 @@ def _open_study(storage, name: str, directions: list[str], identity: dict, sampl
     study = optuna.create_study(study_name=name, storage=storage, sampler=sampler,
                                 pruner=pruner, directions=directions)
     study.set_user_attr("identity", identity)
+    with warnings.catch_warnings():  # metric names are "experimental" in Optuna 5
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(identity["objectives"])  # the dashboard's axis names
     return study
 
 

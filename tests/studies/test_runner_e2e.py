@@ -33,6 +33,9 @@ def test_smoke_study_end_to_end(runner):
     assert set(epochs.split) == {"train", "valid", ""}
     states = _storage_states(runner, "synthetic-smoke")
     assert states == dict(zip(trials.trial, trials.state, strict=False))
+    stored = optuna.load_study(study_name="synthetic-smoke",
+                               storage=f"sqlite:///{runner.results / 'optuna.db'}")
+    assert stored.metric_names == ["valid_loss"]  # optuna-dashboard labels the axis with it
     with sqlite3.connect(runner.results / "optuna.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     # the mean over seeds is the objective
