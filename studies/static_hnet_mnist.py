@@ -132,7 +132,7 @@ PRESETS = {
         n_trials=2, epochs=2, batch_size=100, eval_batch_size=500, max_train_batches=3,
         max_eval_batches=2, embedding_sizes=(2, 4), hidden_sizes=(2, 4)),
     "quick": StaticHnetConfig(
-        n_trials=12, epochs=4, batch_size=128, max_train_batches=80, lr_low=5e-4, lr_high=5e-3,
+        n_trials=12, epochs=6, batch_size=128, max_train_batches=200, lr_low=5e-4, lr_high=5e-3,
         lr=2e-3),
     "paper": StaticHnetConfig(n_trials=40, epochs=50, batch_size=1000, lr=1e-3,
                               cpus_per_trial=1.0),
