@@ -31,6 +31,7 @@ from hnet_core.train import train_image_classifier
 from studies import ConfigError, at_least
 from studies.static_hnet_mnist import SPEC as MNIST_SPEC
 from studies.static_hnet_mnist import StaticHnetConfig, train_config
+from studies.static_hnet_mnist import grid as mnist_grid
 from studies.static_hnet_mnist import search_space as mnist_search_space
 
 
@@ -56,10 +57,7 @@ def search_space(trial: optuna.Trial, config: StaticHnetCIFARConfig) -> dict:
 
 
 def grid(config: StaticHnetCIFARConfig) -> dict:
-    return {"widen": list(config.widen_choices),
-            "generated": list(config.generated_choices),
-            "embedding_size": [config.embedding_size], "hidden_size": [config.hidden_size],
-            "lr": [config.lr]}
+    return {"widen": list(config.widen_choices), **mnist_grid(config)}
 
 
 def model_config(config: StaticHnetCIFARConfig, params: dict) -> ImageClassifierConfig:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import optuna
 
-from studies import ConfigError, StudyConfig, StudySpec, at_least, finite
+from studies import StudyConfig, StudySpec, at_least, finite, in_interval
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,7 @@ class SyntheticConfig(StudyConfig):
     def validate(self) -> None:
         at_least(self, 0.0, "sleep_s")
         finite(self, "sleep_s")
-        for x in self.grid_x:
-            if not -1.0 <= x <= 1.0:
-                raise ConfigError(f"grid_x values must lie in [-1, 1] (the search range), got {x}")
+        in_interval(self, "grid_x", -1.0, 1.0)  # the search range of x
 
 
 def search_space(trial: optuna.Trial, config: SyntheticConfig) -> dict:

@@ -124,6 +124,14 @@ class _HnetLearner:
     def weights(self, task: int) -> list[torch.Tensor]:
         return split_weights(self.hnet([task])[0], self.target.param_shapes)
 
+    def trainable(self) -> int:
+        """Θ, chunk and task embeddings."""
+        return self.hnet.num_trainable()
+
+    def consolidate(self, task: int, split: TaskSplit, generator: torch.Generator,
+                    device: torch.device) -> None:
+        """Nothing to do after a task: the regulariser takes its targets when the next starts."""
+
     def learn(self, task: int, batches, rng: random.Random) -> float:
         hnet, config = self.hnet, self.config
         theta = hnet.theta()
@@ -173,6 +181,9 @@ class _DirectLearner:
     def weights(self, task: int) -> list[torch.Tensor]:
         return list(self.params)
 
+    def trainable(self) -> int:
+        return self.target.num_params
+
     def learn(self, task: int, batches, rng: random.Random) -> float:
         optimizer = torch.optim.Adam(self.params, lr=self.config.lr)
         total = 0.0
@@ -197,19 +208,15 @@ class _DirectLearner:
 
 
 @torch.no_grad()
-def _predict(learner, task: int, x: torch.Tensor) -> torch.Tensor:
-    return learner.target(x, learner.weights(task), task)
-
-
-@torch.no_grad()
 def _accuracy(learner, task: int, split: TaskSplit, config: ContinualTrainConfig,
               device: torch.device) -> float:
     n = len(split) if config.max_eval_examples is None else min(len(split),
                                                                 config.max_eval_examples)
-    right = 0
+    weights, right = learner.weights(task), 0
     for start in range(0, n, config.eval_batch_size):
         x, y = split[torch.arange(start, min(start + config.eval_batch_size, n))]
-        right += (_predict(learner, task, x.to(device)).argmax(1) == y.to(device)).sum().item()
+        logits = learner.target(x.to(device), weights, task)
+        right += (logits.argmax(1) == y.to(device)).sum().item()
     return 100.0 * right / max(n, 1)
 
 
@@ -221,12 +228,13 @@ def _task_inference_accuracy(learner, tasks: Sequence[Task], config: ContinualTr
     own task, in %."""
     right, count = 0, 0
     limit = config.max_eval_examples or config.eval_batch_size
+    weights = [learner.weights(t) for t in range(len(tasks))]
     for true_task, task in enumerate(tasks):
         x, _ = task.test[torch.arange(min(len(task.test), limit))]
         x = x.to(device)
         entropies = []
         for t in range(len(tasks)):
-            logp = F.log_softmax(_predict(learner, t, x), dim=1)
+            logp = F.log_softmax(learner.target(x, weights[t], t), dim=1)
             entropies.append(-(logp.exp() * logp).sum(1))
         right += (torch.stack(entropies).argmin(0) == true_task).sum().item()
         count += x.shape[0]
@@ -250,9 +258,7 @@ def build_learner(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
 def compression_ratio(learner) -> float:
     """Trainable hypernetwork parameters (task and chunk embeddings included) / target ones;
     1 for the baselines, which train the target itself."""
-    if isinstance(learner, _HnetLearner):
-        return learner.hnet.num_trainable() / learner.target.num_params
-    return 1.0
+    return learner.trainable() / learner.target.num_params
 
 
 def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
@@ -276,16 +282,13 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
     generator = torch.Generator().manual_seed(config.seed)
     rng = random.Random(config.seed)
     learner = build_learner(target_config, hnet_config, config, tasks, device)
-    ratio = compression_ratio(learner)
-    params = (learner.hnet.num_trainable() if isinstance(learner, _HnetLearner)
-              else learner.target.num_params)
+    ratio, params = compression_ratio(learner), learner.trainable()
     during: list[float] = []
     for t, task in enumerate(tasks):
         began = time.perf_counter()
         loss = learner.learn(t, _batches(task.train, config, generator, device), rng)
         elapsed = time.perf_counter() - began
-        if isinstance(learner, _DirectLearner):
-            learner.consolidate(t, task.train, generator, device)
+        learner.consolidate(t, task.train, generator, device)
         row = [_accuracy(learner, j, tasks[j].test, config, device) for j in range(t + 1)]
         during.append(row[t])
         metrics = {"epoch": t + 1, **{f"acc_task_{j}": a for j, a in enumerate(row)},

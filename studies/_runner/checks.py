@@ -18,18 +18,18 @@ from studies._runner.config import ConfigError
 MAY_BE_EMPTY = "may_be_empty"
 
 
-def _value(config: Any, name: str) -> Any:
-    return getattr(config, name)
+def _items(value: Any) -> tuple[Any, ...]:
+    """A tuple field's elements, or a scalar field as one item."""
+    return value if isinstance(value, tuple) else (value,)
 
 
 def check_common(config: Any) -> None:
     """NaN in no float field (nor tuple element); no empty tuple field but those allowed."""
     for field in dataclasses.fields(config):
-        value = _value(config, field.name)
-        items = value if isinstance(value, tuple) else (value,)
+        value = getattr(config, field.name)
         if isinstance(value, tuple) and not value and not field.metadata.get(MAY_BE_EMPTY):
             raise ConfigError(f"{field.name} must name at least one value, got none")
-        for item in items:
+        for item in _items(value):
             if isinstance(item, float) and math.isnan(item):
                 raise ConfigError(f"{field.name} must be a number, got nan")
 
@@ -37,8 +37,7 @@ def check_common(config: Any) -> None:
 def at_least(config: Any, minimum: float, *names: str) -> None:
     """Each field (or each element of a tuple field; ``None`` allowed) is >= ``minimum``."""
     for name in names:
-        value = _value(config, name)
-        for item in value if isinstance(value, tuple) else (value,):
+        for item in _items(getattr(config, name)):
             if item is not None and not item >= minimum:
                 raise ConfigError(f"{name} must be >= {minimum:g}, got {item!r}")
 
@@ -46,8 +45,7 @@ def at_least(config: Any, minimum: float, *names: str) -> None:
 def positive(config: Any, *names: str) -> None:
     """Each float field (or tuple element) is finite and > 0."""
     for name in names:
-        value = _value(config, name)
-        for item in value if isinstance(value, tuple) else (value,):
+        for item in _items(getattr(config, name)):
             if item is not None and not (math.isfinite(item) and item > 0):
                 raise ConfigError(f"{name} must be a finite number > 0, got {item!r}")
 
@@ -55,7 +53,7 @@ def positive(config: Any, *names: str) -> None:
 def finite(config: Any, *names: str) -> None:
     """Each float field is finite."""
     for name in names:
-        value = _value(config, name)
+        value = getattr(config, name)
         if not math.isfinite(value):
             raise ConfigError(f"{name} must be finite, got {value!r}")
 
@@ -63,8 +61,7 @@ def finite(config: Any, *names: str) -> None:
 def in_interval(config: Any, name: str, low: float, high: float, *,
                 low_open: bool = False) -> None:
     """The field (or each element) lies in ``[low, high]`` (``(low, high]`` with low_open)."""
-    value = _value(config, name)
-    for item in value if isinstance(value, tuple) else (value,):
+    for item in _items(getattr(config, name)):
         above = item > low if low_open else item >= low
         if not (above and item <= high):
             bracket = "(" if low_open else "["
@@ -73,7 +70,7 @@ def in_interval(config: Any, name: str, low: float, high: float, *,
 
 def search_range(config: Any, low_name: str, high_name: str, *, log: bool = False) -> None:
     """A search range: both ends finite, ``low <= high``, both > 0 when searched on a log scale."""
-    low, high = _value(config, low_name), _value(config, high_name)
+    low, high = getattr(config, low_name), getattr(config, high_name)
     if log:
         positive(config, low_name, high_name)
     else:
@@ -84,7 +81,6 @@ def search_range(config: Any, low_name: str, high_name: str, *, log: bool = Fals
 
 def one_of(config: Any, name: str, allowed: tuple[Any, ...]) -> None:
     """The field (or each element of a tuple field) is one of ``allowed``."""
-    value = _value(config, name)
-    for item in value if isinstance(value, tuple) else (value,):
+    for item in _items(getattr(config, name)):
         if item not in allowed:
             raise ConfigError(f"{name} {item!r} is not one of {', '.join(map(str, allowed))}")

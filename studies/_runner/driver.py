@@ -245,11 +245,11 @@ class Driver:
         if not isinstance(self.study.sampler, optuna.samplers.GridSampler):
             return None
         taken = {t.system_attrs.get("grid_id") for t in self.study.get_trials(deepcopy=False)}
-        return math.prod(len(v) for v in self.spec.grid(self.config).values()) - len(
-            taken - {None})
+        return self.spec.grid_size(self.config) - len(taken - {None})
 
     def run(self) -> int:
-        """Optimize until ``n_trials`` trials are done; returns the process exit code."""
+        """Optimize until ``n_trials`` trials are done or, with a grid, every point has run
+        (failed ones stay failed); returns the process exit code."""
         while self.done() < self.config.n_trials and self.failures <= self.config.max_failures:
             n_trials = self.config.n_trials - self.done()
             grid_left = self._grid_points_left()
@@ -265,8 +265,4 @@ class Driver:
             self.study.optimize(self.objective, n_trials=n_trials,
                                 n_jobs=min(self.settings.jobs + PREFETCH, n_trials),
                                 catch=(TrialFailed,), callbacks=[self._finished])
-            sampler = self.study.sampler
-            if isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(
-                    self.study):
-                break  # every grid point has run; failed ones stay failed
         return 1 if self.failures > self.config.max_failures else 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import os
 import sys
 import warnings
@@ -85,12 +84,7 @@ def check_search_space(spec: StudySpec, config: StudyConfig, sampler: str,
         spec.check_trial(config, params)
     except Exception as err:  # any error here means no trial of this config can run
         raise ConfigError(f"{spec.name}: this config's search space gives no valid trial "
-                          f"({type(err).__name__}: {_first_line(err)})") from None
-
-
-def _first_line(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else ""
+                          f"({ray_backend.error_text(err)})") from None
 
 
 def objectives_of(spec: StudySpec, args: argparse.Namespace) -> tuple[str, ...]:
@@ -120,8 +114,8 @@ def local_resources(ray_cpus: int | None) -> dict[str, float]:
 
 
 def trial_slots(config: StudyConfig, resources: dict[str, float], jobs: int | None) -> int:
-    """Concurrent trials: ``--jobs``, else as many as the cluster's CPUs and GPUs fit."""
-    check_jobs(jobs)
+    """Concurrent trials: ``--jobs`` (checked by :func:`plan`), else as many as the cluster's
+    CPUs and GPUs fit."""
     if config.cpus_per_trial > resources["CPU"] or config.gpus_per_trial > resources["GPU"]:
         raise ConfigError(f"a trial needs {config.cpus_per_trial:g} CPUs and "
                           f"{config.gpus_per_trial:g} GPUs; the Ray cluster has "
@@ -229,7 +223,7 @@ def run_session(args: argparse.Namespace) -> int:
                   "failed and queued again", file=sys.stderr)
         target = p.config.n_trials
         if p.sampler == "grid":  # a grid ends with its points
-            target = min(target, math.prod(len(v) for v in p.spec.grid(p.config).values()))
+            target = min(target, p.spec.grid_size(p.config))
         with results, Progress(p.study_name, target, done_before, p.objectives[0],
                                args.quiet) as progress:
             driver = Driver(p.spec, p.config, settings, study, progress, results, run_id)

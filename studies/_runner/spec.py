@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,12 @@ class StudySpec:
     check_trial: TrialCheck = field(default=lambda config, params: None)
     sampler: str = "tpe"
     pruner: str = "none"
+
+    def grid_size(self, config: Any) -> int | None:
+        """Points of the study's grid for ``config`` (None without a grid)."""
+        if self.grid is None:
+            return None
+        return math.prod(len(values) for values in self.grid(config).values())
 
     def __post_init__(self) -> None:
         missing = [p for p in PRESETS if p not in self.presets]
