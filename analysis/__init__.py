@@ -12,10 +12,11 @@ from analysis._load import (
     SCHEMA_VERSION,
     ResultsNotFound,
     SchemaVersionError,
+    StudyInfo,
     StudyResults,
     find_study,
     load,
 )
 
-__all__ = ["SCHEMA_VERSION", "ResultsNotFound", "SchemaVersionError", "StudyResults",
+__all__ = ["SCHEMA_VERSION", "ResultsNotFound", "SchemaVersionError", "StudyInfo", "StudyResults",
            "find_study", "load", "metrics"]

@@ -1,16 +1,21 @@
-"""Finding and reading a study's Parquet tables."""
+"""Finding and reading a study's Parquet tables and what their metadata says of the study."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 #: The result-table layout this code reads (``studies`` writes it into each file's metadata).
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Older layouts still read: version 1 lacks the study metadata, which is then inferred.
+READABLE_VERSIONS = ("1", "2")
 SCHEMA_KEY = b"hnet_studies.schema_version"
+STUDY_KEY = b"hnet_studies.study"
 ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
 
 
@@ -22,32 +27,81 @@ class SchemaVersionError(ValueError):
     """A result table was written in a layout this code does not read; names both versions."""
 
 
+def _metadata(path: Path) -> dict[bytes, bytes]:
+    return pq.read_schema(path).metadata or {}
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """One result table, after checking the schema version in its metadata."""
-    metadata = pq.read_schema(path).metadata or {}
-    version = metadata.get(SCHEMA_KEY, b"").decode() or "none"
-    if version != SCHEMA_VERSION:
+    version = _metadata(path).get(SCHEMA_KEY, b"").decode() or "none"
+    if version not in READABLE_VERSIONS:
         raise SchemaVersionError(f"{path} has result schema version {version}; this analysis "
                                  f"reads version {SCHEMA_VERSION}")
     return pd.read_parquet(path)
 
 
 @dataclass(frozen=True)
+class StudyInfo:
+    """What the result files say of their study (``hnet_studies.study`` metadata).
+
+    Attributes:
+        study: the study's name (``hyperlstm_ptb``); ``stored_name`` adds the preset.
+        preset: ``smoke``, ``quick``, ``paper`` (or None when not recorded).
+        family: ``char-lm``, ``cnn``, ``continual`` or ``synthetic``.
+        group_by: the parameter naming a trial's model variant (colours, groups), if any.
+        objectives: the objective metrics, in order.
+        directions: every metric's ``minimize`` / ``maximize``.
+        storage: the Optuna storage URL (password hidden), if recorded.
+        extra: the rest (sampler, target_trials, epochs, seeds).
+    """
+
+    study: str
+    stored_name: str
+    preset: str | None
+    family: str
+    group_by: str | None
+    objectives: list[str]
+    directions: dict[str, str]
+    storage: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def direction(self, metric: str) -> str:
+        return self.directions.get(metric, "maximize" if "acc" in metric else "minimize")
+
+    @classmethod
+    def from_metadata(cls, raw: dict[str, Any], folder: Path,
+                      trials: pd.DataFrame) -> StudyInfo:
+        stored = raw.get("stored_name", folder.name)
+        known = ("study", "stored_name", "preset", "family", "group_by", "objectives",
+                 "directions", "storage")
+        objectives = raw.get("objectives") or [c.removeprefix("value_") for c in trials.columns
+                                               if c.startswith("value_")]
+        return cls(study=raw.get("study", stored.rsplit("-", 1)[0]), stored_name=stored,
+                   preset=raw.get("preset"), family=raw.get("family", "synthetic"),
+                   group_by=raw.get("group_by"), objectives=list(objectives),
+                   directions=dict(raw.get("directions", {})), storage=raw.get("storage"),
+                   extra={k: v for k, v in raw.items() if k not in known})
+
+
+@dataclass(frozen=True)
 class StudyResults:
     """A study's tables: ``trials`` (one row per trial and seed), ``epochs`` (long format) and
-    ``acc_matrix`` (continual-learning studies; empty otherwise)."""
+    ``acc_matrix`` (continual-learning studies; empty otherwise), and its ``info``."""
 
     name: str
     folder: Path
     trials: pd.DataFrame
     epochs: pd.DataFrame
     acc_matrix: pd.DataFrame
+    info: StudyInfo
 
 
 def find_study(study: str, results_dir: str | Path = "results") -> Path:
     """The folder of ``study``: the stored name (``hyperlstm_ptb-quick``), or a bare study name
     when exactly one stored study of it exists."""
     root = Path(results_dir)
+    if not root.is_dir():
+        raise ResultsNotFound(f"no results folder {root}")
     if (root / study / "trials.parquet").is_file():
         return root / study
     matches = sorted(p.parent for p in root.glob(f"{study}-*/trials.parquet"))
@@ -66,5 +120,7 @@ def load(study: str, results_dir: str | Path = "results") -> StudyResults:
     folder = find_study(study, results_dir)
     acc_path = folder / "acc_matrix.parquet"
     acc = read_table(acc_path) if acc_path.is_file() else pd.DataFrame(columns=ACC_COLUMNS)
-    return StudyResults(folder.name, folder, read_table(folder / "trials.parquet"),
-                        read_table(folder / "epochs.parquet"), acc)
+    trials = read_table(folder / "trials.parquet")
+    raw = json.loads(_metadata(folder / "trials.parquet").get(STUDY_KEY, b"{}"))
+    return StudyResults(folder.name, folder, trials, read_table(folder / "epochs.parquet"),
+                        acc, StudyInfo.from_metadata(raw, folder, trials))

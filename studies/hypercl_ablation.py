@@ -8,8 +8,8 @@ values, with and without the look-ahead, against fine-tuning and online EWC of t
 A grid over variants: ``hnet`` at beta_output in {0, 1e-3, 1e-2, 1e-1, 1} x look-ahead off/on
 (beta_output = 0 once: with no regulariser there is nothing to look ahead for), ``finetune``
 and ``ewc`` (where beta_output does not apply); every variant runs under each seed with the
-same tasks, iterations and learning rate. Each trial records ``beta_output`` as a metric, so the
-forgetting figures can plot against it.
+same tasks, iterations and learning rate. Each hypernetwork trial records ``beta_output`` as a
+metric (the baselines record none), so the forgetting figures can plot against it.
 """
 
 from __future__ import annotations
@@ -72,4 +72,5 @@ SPEC = dataclasses.replace(
     check_trial=check_trial,
     sampler="grid",
     pruner="none",
+    group_by="variant",
 )

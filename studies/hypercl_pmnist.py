@@ -177,8 +177,9 @@ def load_tasks(config: HyperCLConfig) -> list:
 def run_trial(config: HyperCLConfig, params: dict, seed: int) -> Iterator[dict]:
     target, hnet, train = trial_configs(config, params, seed)
     for metrics in train_continual(target, hnet, train, load_tasks(config)):
-        yield {**metrics, "chunk_size": hnet.chunk_size or 0,
-               "beta_output": train.beta_output}
+        # beta_output applies to the hypernetwork only: fine-tuning and EWC report none.
+        beta = {"beta_output": train.beta_output} if train.method == "hnet" else {}
+        yield {**metrics, "chunk_size": hnet.chunk_size or 0, **beta}
 
 
 def check_data(config: HyperCLConfig) -> None:
@@ -215,4 +216,5 @@ SPEC = StudySpec(
     check_data=check_data,
     check_trial=check_trial,
     pruner="median",
+    family="continual",
 )

@@ -141,4 +141,6 @@ SPEC = StudySpec(
     check_data=check_data,
     check_trial=check_trial,
     pruner="median",
+    family="char-lm",
+    group_by="cell",
 )

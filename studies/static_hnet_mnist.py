@@ -150,4 +150,6 @@ SPEC = StudySpec(
     check_data=check_data,
     check_trial=check_trial,
     pruner="median",
+    family="cnn",
+    group_by="generated",
 )

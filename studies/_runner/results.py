@@ -12,6 +12,11 @@ Under ``<results>/<study name>/``:
   study, trial, seed, trained_through (the last task learned, 0-based), eval_task, accuracy;
   one row per entry of each trial's accuracy matrix.
 
+Every file's Parquet metadata carries ``hnet_studies.schema_version`` and
+``hnet_studies.study``: JSON of what the report needs to know of the study without importing
+it (study and stored name, preset, model family, the parameter naming a model variant, the
+objectives and every metric's direction, sampler, epochs, seeds, storage URL sans password).
+
 A trial's per-epoch metrics live in its ``record`` user attribute and each run's provenance in a
 ``run_<id>`` attribute of the study, so the tables are a function of the storage: they are rebuilt
 from it when a run starts and rewritten (temporary file, then rename) after every finished trial,
@@ -20,6 +25,7 @@ and a finished trial is neither lost nor duplicated when a driver dies.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -34,8 +40,9 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
 SPLITS = ("train", "valid", "test")
 #: Written into every table's Parquet metadata under SCHEMA_KEY; ``analysis`` checks it.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SCHEMA_KEY = b"hnet_studies.schema_version"
+STUDY_KEY = b"hnet_studies.study"
 ACC_PREFIX = "acc_task_"
 ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
 
@@ -107,10 +114,11 @@ def acc_matrix_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[di
 _write_lock = threading.Lock()  # one rewrite at a time: the writer thread or close()
 
 
-def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+def _write_atomic(frame: pd.DataFrame, path: Path, study_info: dict[str, Any]) -> None:
     part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = {**(table.schema.metadata or {}), SCHEMA_KEY: SCHEMA_VERSION.encode()}
+    metadata = {**(table.schema.metadata or {}), SCHEMA_KEY: SCHEMA_VERSION.encode(),
+                STUDY_KEY: json.dumps(study_info).encode()}
     pq.write_table(table.replace_schema_metadata(metadata), part)
     os.replace(part, path)
 
@@ -124,8 +132,11 @@ class ResultsWriter:
     together; :meth:`close` writes the last state and waits for it.
     """
 
-    def __init__(self, study: optuna.Study, objectives: list[str], folder: Path) -> None:
+    def __init__(self, study: optuna.Study, objectives: list[str], folder: Path,
+                 study_info: dict[str, Any] | None = None) -> None:
         self.study_name, self.objectives, self.folder = study.study_name, objectives, folder
+        self.study_info = {"stored_name": study.study_name, "objectives": objectives,
+                           **(study_info or {})}
         self.runs = {key.removeprefix("run_"): value for key, value in study.user_attrs.items()
                      if key.startswith("run_")}
         self._trials: dict[int, list[dict[str, Any]]] = {}
@@ -183,9 +194,11 @@ class ResultsWriter:
             acc = [row for number in sorted(self._acc) for row in self._acc[number]]
         self.folder.mkdir(parents=True, exist_ok=True)
         with _write_lock:
-            _write_atomic(pd.DataFrame(trials), self.folder / "trials.parquet")
+            info = self.study_info
+            _write_atomic(pd.DataFrame(trials), self.folder / "trials.parquet", info)
             columns = ["study", "trial", "seed", "epoch", "split", "metric", "value"]
-            _write_atomic(pd.DataFrame(epochs, columns=columns), self.folder / "epochs.parquet")
+            _write_atomic(pd.DataFrame(epochs, columns=columns), self.folder / "epochs.parquet",
+                          info)
             if acc:
                 _write_atomic(pd.DataFrame(acc, columns=ACC_COLUMNS),
-                              self.folder / "acc_matrix.parquet")
+                              self.folder / "acc_matrix.parquet", info)

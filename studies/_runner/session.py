@@ -36,6 +36,7 @@ from studies._runner.storage import (
     check_storage_url,
     default_storage_url,
     fail_stale_trials,
+    hide_password,
     open_storage,
 )
 
@@ -159,6 +160,7 @@ class Plan:
 
     spec: StudySpec
     config: StudyConfig
+    preset: str
     objectives: tuple[str, ...]
     sampler: str
     pruner: str
@@ -196,9 +198,18 @@ def plan(args: argparse.Namespace) -> Plan:
     check_storage_reachable(storage_url)
     if address:
         ray_backend.check_reachable(address)
-    return Plan(spec, config, objectives, sampler, pruner,
+    return Plan(spec, config, args.preset, objectives, sampler, pruner,
                 args.study_name or f"{spec.name}-{args.preset}", results_dir, storage_url,
                 address, jobs)
+
+
+def study_info(p: Plan, target: int) -> dict:
+    """What the report needs to know of the study, for the result files' metadata."""
+    return {"study": p.spec.name, "stored_name": p.study_name, "preset": p.preset,
+            "family": p.spec.family, "group_by": p.spec.group_by,
+            "objectives": list(p.objectives), "directions": dict(p.spec.metrics),
+            "sampler": p.sampler, "target_trials": target, "epochs": p.config.epochs,
+            "seeds": list(p.config.seeds), "storage": hide_password(p.storage_url)}
 
 
 def run_session(args: argparse.Namespace) -> int:
@@ -214,16 +225,17 @@ def run_session(args: argparse.Namespace) -> int:
                             make_pruner(p.pruner, p.config))
         stale = fail_stale_trials(study)
         run_id = start_run(study)
-        results = ResultsWriter(study, list(p.objectives), p.results_dir / p.study_name)
+        target = p.config.n_trials
+        if p.sampler == "grid":  # a grid ends with its points
+            target = min(target, p.spec.grid_size(p.config))
+        results = ResultsWriter(study, list(p.objectives), p.results_dir / p.study_name,
+                                study_info(p, target))
         settings = RunSettings(p.study_name, p.objectives, results.folder, jobs)
         done_before = len(study.get_trials(deepcopy=False, states=(
             optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
         if stale:
             print(f"{p.study_name}: {stale} trial(s) left running by an earlier driver were "
                   "failed and queued again", file=sys.stderr)
-        target = p.config.n_trials
-        if p.sampler == "grid":  # a grid ends with its points
-            target = min(target, p.spec.grid_size(p.config))
         with results, Progress(p.study_name, target, done_before, p.objectives[0],
                                args.quiet) as progress:
             driver = Driver(p.spec, p.config, settings, study, progress, results, run_id)

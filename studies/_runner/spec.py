@@ -17,6 +17,7 @@ SearchSpace = Callable[[optuna.Trial, Any], dict[str, Any]]
 TrialCheck = Callable[[Any, dict[str, Any]], None]
 
 PRESETS = ("smoke", "quick", "paper")
+FAMILIES = ("char-lm", "cnn", "continual", "synthetic")
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,10 @@ class StudySpec:
         sampler: default sampler: ``tpe``, ``random`` or ``grid`` (NSGA-II is picked for
             several objectives).
         pruner: default pruner: ``none``, ``median`` or ``hyperband``.
+        family: the model family, which the report's figures follow: ``char-lm``, ``cnn``,
+            ``continual`` (forgetting figures) or ``synthetic``.
+        group_by: the parameter that names a trial's model variant (the report colours and
+            groups trials by it), if any.
     """
 
     name: str
@@ -97,6 +102,8 @@ class StudySpec:
     check_trial: TrialCheck = field(default=lambda config, params: None)
     sampler: str = "tpe"
     pruner: str = "none"
+    family: str = "synthetic"
+    group_by: str | None = None
 
     def grid_size(self, config: Any) -> int | None:
         """Points of the study's grid for ``config`` (None without a grid)."""
@@ -108,6 +115,8 @@ class StudySpec:
         missing = [p for p in PRESETS if p not in self.presets]
         if missing:
             raise ValueError(f"study {self.name} lacks presets {missing}")
+        if self.family not in FAMILIES:
+            raise ValueError(f"study {self.name}: family {self.family!r} not in {FAMILIES}")
         unknown = [o for o in self.objectives if o not in self.metrics]
         if unknown:
             raise ValueError(f"study {self.name}: objectives {unknown} are not metrics")

@@ -55,6 +55,11 @@ def _unreachable(parsed: sqlalchemy.engine.URL, err: Exception) -> ConfigError:
     return ConfigError(f"cannot open Optuna storage {parsed.render_as_string()}: {reason}")
 
 
+def hide_password(url: str) -> str:
+    """The URL with any password shown as ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def check_storage_reachable(url: str) -> None:
     """Connect once to a database server (not SQLite) and hang up: a one-line ConfigError when
     it cannot be reached. Writes nothing."""

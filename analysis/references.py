@@ -1,0 +1,75 @@
+"""The papers' published points, overlaid on the parameter-efficiency figures.
+
+One table, each row with its source. ``params`` is where the point sits on the figure's x axis
+(trainable parameters of the whole network); where a paper counts something else, ``note``
+says what and how the figure's count was obtained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+HA_2017 = "Ha, Dai & Le (2017), HyperNetworks"
+VON_OSWALD_2020 = "von Oswald et al. (2020), Continual learning with hypernetworks"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One published result: ``label`` scored ``value`` in ``metric`` with ``params``."""
+
+    studies: tuple[str, ...]
+    label: str
+    metric: str
+    value: float
+    params: int
+    source: str
+    note: str = ""
+
+
+_PTB = ("hyperlstm_ptb", "hyperlstm_ablation")
+_MNIST_NOTE = ("the paper counts the 7x7 layer alone (12,544 plain, 4,244 generated); plotted at "
+               "the whole network's count, as hnet_core builds it")
+_CIFAR = ("static_hnet_cifar10",)
+_HYPERCL_NOTE = ("plotted at the hypernetwork's trainable parameters for the paper's setting, "
+                 "as hnet_core builds it (compression ratio in docs/results.md)")
+
+REFERENCES: tuple[Reference, ...] = (
+    Reference(_PTB, "LSTM, 1000 units", "test_bpc", 1.312, 4_250_000,
+              f"{HA_2017}, Table 3 (character-level Penn Treebank)"),
+    Reference(_PTB, "LN HyperLSTM, 1000 units", "test_bpc", 1.250, 4_920_000,
+              f"{HA_2017}, Table 3 (character-level Penn Treebank)"),
+    Reference(("static_hnet_mnist",), "convnet, plain 7x7 layer", "test_error", 0.72, 21_210,
+              f"{HA_2017}, sec. 4.1 (MNIST)", _MNIST_NOTE),
+    Reference(("static_hnet_mnist",), "convnet, generated 7x7 layer", "test_error", 0.76,
+              12_910, f"{HA_2017}, sec. 4.1 (MNIST)", _MNIST_NOTE),
+    Reference(_CIFAR, "WRN 40-1", "test_error", 6.73, 563_000,
+              f"{HA_2017}, Table 2 (CIFAR-10)"),
+    Reference(_CIFAR, "hyper WRN 40-1", "test_error", 8.02, 97_000,
+              f"{HA_2017}, Table 2 (CIFAR-10)"),
+    Reference(_CIFAR, "WRN 40-2", "test_error", 5.66, 2_236_000,
+              f"{HA_2017}, Table 2 (CIFAR-10)"),
+    Reference(_CIFAR, "hyper WRN 40-2", "test_error", 7.23, 148_000,
+              f"{HA_2017}, Table 2 (CIFAR-10)"),
+    Reference(("hypercl_pmnist",), "HNET, PermutedMNIST-10", "final_acc", 97.57, 2_029_939,
+              f"{VON_OSWALD_2020}, Table 1 (task given)", _HYPERCL_NOTE),
+    Reference(("hypercl_splitmnist", "hypercl_ablation"), "HNET, SplitMNIST", "final_acc",
+              99.79, 465_672, f"{VON_OSWALD_2020}, Table 1 (task given)", _HYPERCL_NOTE),
+)
+
+
+def comparable(metric: str, other: str) -> bool:
+    """Whether a reference in ``other`` may be drawn on a figure of ``metric``: the same
+    metric, or the same quantity on another split (``valid_bpc`` and ``test_bpc``)."""
+    def quantity(name: str) -> str:
+        split, _, rest = name.partition("_")
+        return rest if split in ("train", "valid", "test") and rest else name
+
+    return metric == other or quantity(metric) == quantity(other)
+
+
+def references_for(study: str, metric: str) -> pd.DataFrame:
+    """The published points of ``study`` that fit a figure of ``metric``."""
+    rows = [r.__dict__ for r in REFERENCES if study in r.studies and comparable(metric, r.metric)]
+    return pd.DataFrame(rows, columns=list(Reference.__dataclass_fields__))

@@ -1,0 +1,249 @@
+"""The study report: ``python -m analysis.report <study> [--results-dir DIR] [--out DIR]``.
+
+    python -m analysis.report hypercl_splitmnist-quick      # results/<name>/report/index.html
+    python -m analysis.report static_hnet_mnist --out paper/figures
+
+Reads the study's Parquet tables (and its Optuna storage, for fANOVA importance, where it can
+be opened) and writes ``index.html`` (self-contained: figures embedded), every figure as PNG
+and SVG under ``figures/``, every table as CSV and Markdown under ``tables/``, and
+``report.json`` (what each figure shows: axes, labels, point and line counts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from analysis import _figures, _forgetting
+from analysis._html import Section, render
+from analysis._importance import param_importance
+from analysis._load import ResultsNotFound, SchemaVersionError, StudyResults, load
+from analysis._summary import (
+    ablation_table,
+    best_trials,
+    group_column,
+    objective_curves,
+    trial_table,
+)
+from analysis._tables import to_html, write_table
+from analysis.references import references_for
+
+TOP_CURVES = 5
+
+
+def describe(fig: Figure) -> list[dict]:
+    """What each axes of ``fig`` shows: title, labels, scales, and how many scatter points,
+    lines (and the points of each) and bars it draws."""
+    shown = []
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        points = sum(len(c.get_offsets()) for c in ax.collections
+                     if isinstance(c, PathCollection))
+        drawn = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "")]
+        bars = sum(1 for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0
+                   and p.get_width() > 0)
+        shown.append({"title": ax.get_title(), "xlabel": ax.get_xlabel(),
+                      "ylabel": ax.get_ylabel(), "xscale": ax.get_xscale(), "points": points,
+                      "lines": len(drawn),
+                      "line_points": [len(line.get_xdata()) for line in drawn], "bars": bars})
+    return shown
+
+
+@dataclass
+class Report:
+    """What :func:`build_report` wrote."""
+
+    folder: Path
+    html: Path
+    figures: dict[str, list[dict]] = field(default_factory=dict)
+    tables: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Output:
+    """Saves figures and tables under the report folder and keeps their manifest."""
+
+    def __init__(self, folder: Path) -> None:
+        self.report = Report(folder, folder / "index.html")
+        (folder / "figures").mkdir(parents=True, exist_ok=True)
+
+    def figure(self, section: Section, name: str, fig: Figure, caption: str) -> None:
+        png = self.report.folder / "figures" / f"{name}.png"
+        fig.savefig(png, dpi=150)
+        fig.savefig(png.with_suffix(".svg"))
+        self.report.figures[name] = describe(fig)
+        plt.close(fig)
+        section.figures.append((png, caption))
+
+    def table(self, section: Section, name: str, frame, caption: str) -> None:
+        csv, _ = write_table(frame, self.report.folder / "tables", name)
+        self.report.tables[name] = csv
+        section.tables.append((caption, to_html(frame)))
+
+
+def _title(results: StudyResults, what: str) -> str:
+    return f"{results.name}: {what}"
+
+
+def _efficiency(results: StudyResults, table, out: _Output) -> Section:
+    section = Section("Parameter efficiency and best trials")
+    info = results.info
+    objective = info.objectives[0]
+    if not (table.state == "COMPLETE").any():
+        section.notes.append("No complete trial yet: nothing to plot.")
+        return section
+    refs = references_for(info.study, objective)
+    fig = _figures.parameter_efficiency(
+        table, objective, info.direction(objective) == "maximize", group_column(results),
+        refs, _title(results, f"{objective} vs trainable parameters"))
+    out.figure(section, "parameter_efficiency", fig,
+               f"{objective} of each complete trial (mean over seeds) against its trainable "
+               "parameters; dashed: Pareto front; crosses: the papers' published points")
+    if not refs.empty:
+        out.table(section, "references", refs[["label", "metric", "value", "params", "source",
+                                                "note"]], "Published points on the figure")
+    out.table(section, "best_trials", best_trials(table, info), "Best trials")
+    return section
+
+
+def _forgetting_section(results: StudyResults, best: int | None, out: _Output) -> Section:
+    section = Section("Forgetting")
+    acc = results.acc_matrix
+    if best is None or acc[acc.trial == best].empty:
+        section.notes.append("No complete trial with an accuracy matrix yet.")
+        return section
+    matrix = _forgetting.mean_matrix(acc, best)
+    out.figure(section, "accuracy_matrix", _forgetting.accuracy_heatmap(
+        matrix, _title(results, f"accuracy matrix of trial {best}")),
+        f"Best trial {best}: test accuracy on task j after learning task i (mean over seeds)")
+    out.figure(section, "task_accuracy", _forgetting.task_curves(
+        matrix, _title(results, f"each task's accuracy, trial {best}")),
+        f"Best trial {best}: each task's accuracy across the task sequence")
+    runs = _forgetting.runs_by_beta(results)
+    out.table(section, "continual_metrics", runs, "ACC, BWT and forgetting of every run")
+    by_beta = _forgetting.beta_table(runs)
+    if by_beta.empty:
+        section.notes.append("No run records beta_output: no figure against it.")
+        return section
+    out.figure(section, "beta_output", _forgetting.beta_figure(
+        by_beta, _title(results, "ACC, BWT and forgetting vs beta_output")),
+        "Mean ± std over trials and seeds at each beta_output (n: runs)")
+    out.table(section, "beta_output", by_beta, "ACC, BWT and forgetting per beta_output")
+    return section
+
+
+def _curves(results: StudyResults, best, out: _Output) -> Section:
+    section = Section("Learning curves")
+    top = best.trial.head(TOP_CURVES).tolist()
+    objective, curves = objective_curves(results, top)
+    if curves.empty:
+        section.notes.append("No per-epoch values of the objective for complete trials yet.")
+        return section
+    out.figure(section, "learning_curves", _figures.learning_curves(
+        curves, objective, _title(results, f"{objective} per epoch, top trials")),
+        f"{objective} per epoch of the {len(top)} best trials (mean over seeds)")
+    return section
+
+
+def _ablation(results: StudyResults, out: _Output) -> Section | None:
+    table = ablation_table(results)
+    if table.empty:
+        return None
+    section = Section("Ablation")
+    objective = results.info.objectives[0]
+    group = results.info.group_by or "configuration"
+    out.figure(section, "ablation", _figures.ablation_bars(
+        table, group, objective, _title(results, f"{objective} per {group}")),
+        f"{objective} per {group}: mean ± standard deviation over seed runs (n)")
+    out.table(section, "ablation", table, f"{objective} per {group}")
+    return section
+
+
+def _importance(results: StudyResults, storage: str | None, out: _Output) -> Section:
+    section = Section("Hyperparameter importance")
+    importance, reason = param_importance(results.info, storage)
+    if reason:
+        section.notes.append(f"Not computed: {reason}.")
+        return section
+    objective = results.info.objectives[0]
+    out.figure(section, "importance", _figures.importance_bars(
+        importance, objective, _title(results, "fANOVA importance")),
+        f"fANOVA importance of each parameter for {objective} (Optuna, from the storage)")
+    out.table(section, "importance", importance, "fANOVA importance")
+    return section
+
+
+def _meta(results: StudyResults, table) -> dict[str, str]:
+    info = results.info
+    counts = Counter(table.state) if not table.empty else Counter()
+    objectives = ", ".join(f"{o} ({info.direction(o)})" for o in info.objectives)
+    extra = {k: str(v) for k, v in info.extra.items() if k != "directions"}
+    return {"study": info.study, "preset": info.preset or "?", "model family": info.family,
+            "objectives": objectives, **extra,
+            "trials": ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+            or "none", "results": str(results.folder)}
+
+
+def build_report(study: str, results_dir: str | Path = "results", out: str | Path | None = None,
+                 storage: str | None = None) -> Report:
+    """Write the report of ``study`` (stored or bare name) and return what was written."""
+    results = load(study, results_dir)
+    output = _Output(Path(out) if out else results.folder / "report")
+    table = trial_table(results)
+    best = best_trials(table, results.info, k=len(table))
+    notes = [] if not best.empty else [
+        "No trial has completed yet: this report shows what there is."]
+    sections = [_efficiency(results, table, output)]
+    if results.info.family == "continual":
+        sections.append(_forgetting_section(
+            results, int(best.trial.iloc[0]) if not best.empty else None, output))
+    sections.append(_curves(results, best, output))
+    sections += [s for s in [_ablation(results, output)] if s is not None]
+    sections.append(_importance(results, storage, output))
+    everything = Section("All trials")
+    output.table(everything, "trials", table, "Every trial (errors of failed ones included)")
+    sections.append(everything)
+    report = output.report
+    report.notes = notes + [n for s in sections for n in s.notes]
+    report.html.write_text(render(f"{results.name}: study report", _meta(results, table),
+                                  notes, sections))
+    manifest = {"study": results.name, "figures": report.figures,
+                "tables": {k: str(v) for k, v in report.tables.items()}, "notes": report.notes}
+    (report.folder / "report.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.report", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("study", help="stored name (hyperlstm_ptb-quick) or a bare study name")
+    parser.add_argument("--results-dir", default="results", type=Path)
+    parser.add_argument("--out", type=Path, help="report folder (default: <study>/report)")
+    parser.add_argument("--storage", help="Optuna storage URL for importance (default: the "
+                        "one the results name)")
+    args = parser.parse_args(argv)
+    try:
+        report = build_report(args.study, args.results_dir, args.out, args.storage)
+    except (ResultsNotFound, SchemaVersionError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: cannot write the report: {err.strerror or err} "
+              f"({err.filename or args.out})", file=sys.stderr)
+        return 2
+    print(f"report: {report.html} ({len(report.figures)} figures, {len(report.tables)} tables)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

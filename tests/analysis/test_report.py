@@ -1,0 +1,121 @@
+"""``python -m analysis.report`` on real smoke studies: every registered study's smoke preset
+runs through the real runner (Ray, SQLite, Parquet), then its report is built and read back as
+a person would: the files, and what each figure draws."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pandas as pd
+import pytest
+
+from analysis.references import references_for
+from analysis.report import build_report, main
+from studies._runner.registry import load_study, study_names
+from tests.cifar_archive import write_cifar_archive
+from tests.conftest import REPO
+
+FAILING = "synthetic-failing"
+
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory, data_dir):
+    """Every study's smoke preset run once into one results folder (and one storage), plus
+    a synthetic study whose every trial fails."""
+    root = tmp_path_factory.mktemp("report")
+    archive = root / "cifar-10-python.tar.gz"
+    write_cifar_archive(archive, per_batch=16)
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    extra = {"static_hnet_cifar10": ["--set", f"archive={archive}", "--set", "valid_size=16"],
+             FAILING: ["--study-name", FAILING, "--set", "raise_x_above=-2", "--n-trials", "2",
+                       "--max-failures", "1"]}
+    try:
+        for name in [*study_names(), FAILING]:
+            study = "synthetic" if name == FAILING else name
+            done = subprocess.run(
+                [sys.executable, "-m", "studies.run", study, "--preset", "smoke", "--quiet",
+                 "--results-dir", str(root / "results"), "--ray-cpus", "2", "--data-dir",
+                 str(data_dir), *extra.get(name, [])], cwd=REPO, capture_output=True,
+                text=True, timeout=400, env={**__import__("os").environ, "RAY_TMPDIR": ray_tmp})
+            assert done.returncode == (1 if name == FAILING else 0), done.stderr[-2000:]
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    return root / "results"
+
+
+def _figure(report, name: str) -> dict:
+    axes = report.figures[name]
+    assert len(axes) >= 1
+    for suffix in (".png", ".svg"):
+        assert (report.folder / "figures" / f"{name}{suffix}").stat().st_size > 1000
+    return axes[0]
+
+
+@pytest.mark.needs_data
+@pytest.mark.parametrize("name", study_names())
+def test_report_of_every_smoke_study(smoke_results, name, tmp_path):
+    spec = load_study(name)
+    report = build_report(f"{name}-smoke", smoke_results, tmp_path / "report")
+    trials = pd.read_parquet(smoke_results / f"{name}-smoke" / "trials.parquet")
+    complete = trials[trials.state == "COMPLETE"].groupby("trial").first()
+    page = report.html.read_text()
+    assert f"{name}-smoke: study report" in page and "data:image/png;base64," in page
+    assert page.count("<figure>") == len(report.figures)
+    for table in report.tables.values():
+        assert table.is_file() and table.with_suffix(".md").is_file()
+    assert json.loads((report.folder / "report.json").read_text())["figures"] == report.figures
+
+    efficiency = _figure(report, "parameter_efficiency")
+    refs = references_for(name, spec.objectives[0])
+    assert efficiency["xscale"] == "log" and efficiency["xlabel"] == "trainable parameters"
+    assert efficiency["ylabel"].startswith(spec.objectives[0].replace("_", " "))
+    assert efficiency["points"] == len(complete) + len(refs)
+    assert set(pd.read_csv(report.tables["best_trials"]).trial) <= set(complete.index)
+
+    curves = _figure(report, "learning_curves")
+    assert curves["xlabel"] == "epoch" and curves["lines"] == min(5, len(complete))
+    assert all(n == spec.presets["smoke"].epochs for n in curves["line_points"])
+    if "importance" in report.figures:
+        assert _figure(report, "importance")["xlabel"].startswith("fANOVA importance")
+    else:
+        assert any(n.startswith("Not computed") for n in report.notes)
+    if spec.family == "continual":
+        _check_forgetting(report, spec.presets["smoke"].num_tasks)
+    if name == "hyperlstm_ablation":  # two seeds per cell: bars with their n
+        bars = pd.read_csv(report.tables["ablation"])
+        assert (bars.n == 2).all() and len(bars) == len(complete)
+        assert _figure(report, "ablation")["bars"] == len(bars)
+
+
+def _check_forgetting(report, tasks: int) -> None:
+    heatmap = _figure(report, "accuracy_matrix")
+    assert (heatmap["xlabel"], heatmap["ylabel"]) == ("task evaluated j", "after learning task i")
+    curves = _figure(report, "task_accuracy")
+    assert curves["line_points"] == list(range(tasks, 0, -1))  # task j is seen T - j times
+    runs = pd.read_csv(report.tables["continual_metrics"])
+    if "beta_output" in report.figures:
+        betas = runs.beta_output.nunique()
+        assert [a["line_points"] for a in report.figures["beta_output"]] == [[betas]] * 3
+        assert report.figures["beta_output"][1]["ylabel"].startswith("backward transfer")
+
+
+@pytest.mark.needs_data
+def test_a_study_without_complete_trials_reports_what_there_is(smoke_results, tmp_path):
+    report = build_report(FAILING, smoke_results, tmp_path / "report")
+    assert "No trial has completed yet" in report.notes[0]
+    every = pd.read_csv(report.tables["trials"])
+    assert set(every.state) == {"FAIL"} and every.error.str.contains("synthetic failure").all()
+    assert "parameter_efficiency" not in report.figures
+    assert "No trial has completed yet" in report.html.read_text()
+
+
+def test_unknown_study_or_empty_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["nope", "--results-dir", str(tmp_path)]) == 2
+    assert main(["nope", "--results-dir", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].startswith("error: no results for 'nope'")
+    assert err[1] == f"error: no results folder {tmp_path / 'missing'}"
