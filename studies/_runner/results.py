@@ -17,7 +17,8 @@ Every file's Parquet metadata carries ``hnet_studies.schema_version`` and
 it (study and stored name, preset, model family, the parameter naming a model variant, the
 objectives and every metric's direction, sampler, epochs, seeds, storage URL sans password).
 
-A trial's per-epoch metrics live in its ``record`` user attribute and each run's provenance in a
+A trial's per-epoch metrics live in its ``hnet_studies:record`` system attribute (kept out of
+the dashboard's view; storages written before it have a ``record`` user attribute) and each run's provenance in a
 ``run_<id>`` attribute of the study, so the tables are a function of the storage: they are rebuilt
 from it when a run starts and rewritten (temporary file, then rename) after every finished trial,
 and a finished trial is neither lost nor duplicated when a driver dies.
@@ -44,6 +45,7 @@ SCHEMA_VERSION = "2"
 SCHEMA_KEY = b"hnet_studies.schema_version"
 STUDY_KEY = b"hnet_studies.study"
 ACC_PREFIX = "acc_task_"
+RECORD_KEY = "hnet_studies:record"
 ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
 
 
@@ -52,13 +54,19 @@ def _split_metric(name: str) -> tuple[str, str]:
     return (split, metric) if split in SPLITS and metric else ("", name)
 
 
+def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """What the driver recorded of a trial: run id, seeds, per-epoch metrics, final metrics
+    per seed, task placement, error, wall time."""
+    return trial.system_attrs.get(RECORD_KEY) or trial.user_attrs.get("record", {})
+
+
 def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial, objectives: list[str],
                runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The trials-table rows of one finished trial, one per seed it ran.
 
     ``runs`` maps a run id to that run's provenance (git commit, package versions).
     """
-    record = trial.user_attrs.get("record", {})
+    record = trial_record(trial)
     provenance = runs.get(record.get("run"), {})
     base: dict[str, Any] = {"study": study_name, "trial": trial.number, "state": trial.state.name}
     base.update({f"param_{k}": v for k, v in trial.params.items()})
@@ -86,7 +94,7 @@ def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial, objectives: lis
 def epoch_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]]:
     """The epochs-table rows of one trial, long format."""
     rows = []
-    for record in trial.user_attrs.get("record", {}).get("epochs", []):
+    for record in trial_record(trial).get("epochs", []):
         for name, value in record.items():
             if name in ("seed", "epoch") or name.startswith(ACC_PREFIX):
                 continue
@@ -101,7 +109,7 @@ def acc_matrix_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[di
     """The accuracy-matrix rows of one trial: epoch ``e`` reports the accuracies after learning
     task ``e - 1``."""
     rows = []
-    for record in trial.user_attrs.get("record", {}).get("epochs", []):
+    for record in trial_record(trial).get("epochs", []):
         for name, value in record.items():
             if name.startswith(ACC_PREFIX):
                 rows.append({"study": study_name, "trial": trial.number, "seed": record["seed"],

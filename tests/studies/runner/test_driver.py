@@ -11,7 +11,7 @@ import pytest
 from studies._runner import ray_backend
 from studies._runner.driver import Driver, RunSettings
 from studies._runner.progress import Progress
-from studies._runner.results import ResultsWriter
+from studies._runner.results import ResultsWriter, trial_record
 from studies._runner.storage import open_storage
 from studies.synthetic import SPEC
 
@@ -53,7 +53,9 @@ def test_a_failing_search_space_is_a_counted_failure(local_ray, tmp_path):
     # the budget of 2 is passed at the third failure; trials already asked may fail too
     assert 3 <= len(failed) <= 3 + settings.jobs
     assert len(states) <= 1 + len(failed)
-    assert all(t.user_attrs["record"]["error"] == "KeyError: 'no such parameter'"
+    assert all(trial_record(t)["error"] == "KeyError: 'no such parameter'" for t in failed)
+    assert all(t.user_attrs["error"] == "KeyError: 'no such parameter'" for t in failed)
+    assert all(t.user_attrs["result"].endswith("error: KeyError: 'no such parameter'")
                for t in failed)
 
 
