@@ -144,7 +144,7 @@ class Driver:
         self._lock = threading.Lock()
         self._serialize_ask(study)
         completed = study.get_trials(deepcopy=False, states=(DONE[0],))
-        self.best: float | None = None
+        self.best: optuna.trial.FrozenTrial | None = None
         for trial in completed:
             self._track_best(trial)
 
@@ -175,6 +175,7 @@ class Driver:
         tasks: dict[int, ray.ObjectRefGenerator] = {}
         try:
             params = self.spec.search_space(trial, self.config)
+            self.progress.trial_started(trial.number, params)
             for seed in seeds:
                 tasks[seed] = ray_backend.submit_seed(
                     self.spec.trial, self.config, params, seed, self.config.cpus_per_trial,
@@ -258,14 +259,14 @@ class Driver:
                     study.stop()
 
     def _track_best(self, trial: optuna.trial.FrozenTrial) -> None:
-        """The best objective so far (single objective), without asking the storage."""
+        """The best trial so far (single objective), without asking the storage."""
         if len(self.settings.objectives) > 1 or trial.state != DONE[0]:
             return
         maximize = self.spec.metrics[self.settings.objectives[0]] == "maximize"
         with self._lock:
-            if self.best is None or (trial.value > self.best if maximize
-                                     else trial.value < self.best):
-                self.best = trial.value
+            best = None if self.best is None else self.best.value
+            if best is None or (trial.value > best if maximize else trial.value < best):
+                self.best = trial
 
     def done(self) -> int:
         return len(self.study.get_trials(deepcopy=False, states=DONE))

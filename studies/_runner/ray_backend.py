@@ -21,6 +21,33 @@ from studies._runner.config import ConfigError
 from studies._runner.spec import TrialFunction
 
 _AUTH_NOTICE_LOGGER = "ray._private.authentication.authentication_token_setup"
+#: Where the raylet's messages to the driver go instead of the terminal (DEBUG level).
+RAYLET_LOGGER = logging.getLogger("studies.raylet")
+
+
+def _raylet_messages_to_log() -> None:
+    """Send the raylet's messages to the driver (a dead worker's multi-line warning, ...) to
+    :data:`RAYLET_LOGGER` instead of stdout: the trial's FAIL row already carries its error.
+
+    Ray prints them from a thread of its own through ``ray._private.worker.print_to_stdstream``
+    and offers no setting for it, so that function is wrapped; the runner's tests check that
+    a killed worker leaves no raylet line on the terminal, so a Ray upgrade that moves it shows.
+    """
+    from ray._private import worker as ray_worker
+
+    printer = ray_worker.print_to_stdstream
+    if getattr(printer, "hnet_wrapped", False):
+        return
+
+    def print_except_raylet(data: dict, ignore_prefix: bool) -> None:
+        if data.get("pid") == "raylet":
+            for line in data.get("lines", []):
+                RAYLET_LOGGER.debug("%s", line)
+            return
+        printer(data, ignore_prefix)
+
+    print_except_raylet.hnet_wrapped = True
+    ray_worker.print_to_stdstream = print_except_raylet
 
 
 def check_reachable(address: str) -> None:
@@ -55,6 +82,7 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> dict[str, flo
         # Ray 2.60 turns token auth on for a new local cluster and says so on the terminal;
         # the runner's own lines are all a user should see.
         logging.getLogger(_AUTH_NOTICE_LOGGER).setLevel(logging.ERROR)
+    _raylet_messages_to_log()
     local = {} if address else {"num_cpus": num_cpus, "include_dashboard": False}
     ray.init(address=address, configure_logging=False, log_to_driver=False,
              ignore_reinit_error=True, **local)

@@ -18,10 +18,11 @@ it (study and stored name, preset, model family, the parameter naming a model va
 objectives and every metric's direction, sampler, epochs, seeds, storage URL sans password).
 
 A trial's per-epoch metrics live in its ``hnet_studies:record`` system attribute (kept out of
-the dashboard's view; storages written before it have a ``record`` user attribute) and each run's provenance in a
-``run_<id>`` attribute of the study, so the tables are a function of the storage: they are rebuilt
-from it when a run starts and rewritten (temporary file, then rename) after every finished trial,
-and a finished trial is neither lost nor duplicated when a driver dies.
+the dashboard's view; storages written before it have a ``record`` user attribute) and each
+run's provenance in a ``run_<id>`` attribute of the study, so the tables are a function of the
+storage: they are rebuilt from it when a run starts and rewritten (temporary file, then rename)
+after every finished trial, and a finished trial is neither lost nor duplicated when a driver
+dies.
 """
 
 from __future__ import annotations

@@ -237,7 +237,7 @@ def run_session(args: argparse.Namespace) -> int:
             print(f"{p.study_name}: {stale} trial(s) left running by an earlier driver were "
                   "failed and queued again", file=sys.stderr)
         with results, Progress(p.study_name, target, done_before, p.objectives[0],
-                               args.quiet) as progress:
+                               args.quiet, p.config.epochs) as progress:
             driver = Driver(p.spec, p.config, settings, study, progress, results, run_id)
             code = driver.run()
         _summary(study, settings, driver, p.storage_url)
