@@ -8,9 +8,16 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    EngFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+)
 
 from analysis._summary import pareto_mask  # noqa: E402
 
@@ -33,23 +40,42 @@ def parameter_efficiency(table: pd.DataFrame, objective: str, maximize: bool,
     if hue is not None:
         done[hue] = done[hue].astype(str)
     sns.scatterplot(data=done, x="trainable_params", y=column, hue=hue, ax=ax, s=40,
+                    hue_order=sorted(done[hue].unique()) if hue else None,
                     legend="auto" if hue else False)
     front = done[pareto_mask(done.trainable_params, done[column], maximize)]
     front = front.sort_values("trainable_params")
     ax.step(front.trainable_params, front[column], where="post", color="0.3", lw=1,
             ls="--", label="Pareto front", zorder=1)
+    ax.set_xscale("log")
     for ref in references.itertuples():
         ax.scatter([ref.params], [ref.value], marker="X", s=70, color="black", zorder=3)
-        ax.annotate(f"paper: {ref.label} ({_label(ref.metric)})", (ref.params, ref.value),
-                    textcoords="offset points", xytext=(5, 4), fontsize=7)
-    ax.set_xscale("log")
+    _label_references(ax, references, objective)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel(_label(objective) + (" (higher is better)" if maximize
                                        else " (lower is better)"))
     ax.set_title(title)
-    ax.legend(fontsize=7, title=_label(hue) if hue else None)
+    many = hue is not None and done[hue].nunique() > 4
+    if many:  # beside the axes, where it hides no point
+        fig.set_size_inches(SIZE[0] + 2.4, SIZE[1])
+    ax.legend(fontsize=7, title=_label(hue) if hue else None,
+              **({"loc": "upper left", "bbox_to_anchor": (1.01, 1)} if many else {}))
     fig.tight_layout()
     return fig
+
+
+def _label_references(ax, references: pd.DataFrame, objective: str) -> None:
+    """``paper: <label>`` beside each published point, on the side that keeps it inside."""
+    ax.autoscale_view()
+    low, high = (np.log10(v) for v in ax.get_xlim())
+    for ref in references.itertuples():
+        right_half = np.log10(ref.params) > (low + high) / 2
+        metric = "" if ref.metric == objective else f" ({_label(ref.metric)})"
+        ax.annotate(f"paper: {ref.label}{metric}", (ref.params, ref.value),
+                    textcoords="offset points", xytext=(-6 if right_half else 6, 5),
+                    ha="right" if right_half else "left", fontsize=7)
 
 
 def learning_curves(curves: pd.DataFrame, objective: str, title: str) -> Figure:
@@ -57,6 +83,7 @@ def learning_curves(curves: pd.DataFrame, objective: str, title: str) -> Figure:
     fig, ax = plt.subplots(figsize=SIZE)
     for trial, rows in curves.groupby("trial", sort=False):
         ax.plot(rows.epoch, rows.value, marker="o", ms=3, label=f"trial {trial}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(_label(objective))
     ax.set_title(title)
@@ -75,12 +102,13 @@ def ablation_bars(table: pd.DataFrame, group: str, objective: str, title: str) -
             capsize=3)
     ax.set_yticks(list(positions), labels)
     ax.invert_yaxis()
-    low = (table["mean"] - table["std"].fillna(0)).min()
-    high = (table["mean"] + table["std"].fillna(0)).max()
-    pad = 0.15 * (high - low or abs(high) or 1)
-    ax.set_xlim(low - pad, high + pad)
-    for y, (mean, n) in enumerate(zip(table["mean"], table["n"], strict=True)):
-        ax.annotate(f"{mean:.4g} (n={n})", (low - pad, y), xytext=(3, 0),
+    spread = table["std"].fillna(0)
+    low, high = (table["mean"] - spread).min(), (table["mean"] + spread).max()
+    pad = 0.1 * (high - low or abs(high) or 1)
+    ax.set_xlim(low - pad, high + 3 * pad)
+    for y, (mean, end, n) in enumerate(zip(table["mean"], table["mean"] + spread, table["n"],
+                                           strict=True)):
+        ax.annotate(f"{mean:.4g} (n={n})", (end, y), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=7)
     ax.set_xlabel(f"{_label(objective)}: mean ± std over seeds")
     ax.set_ylabel(_label(group))

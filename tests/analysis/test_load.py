@@ -54,3 +54,15 @@ def test_another_schema_version_is_refused_naming_both(tmp_path, version, shown)
     with pytest.raises(analysis.SchemaVersionError,
                        match=f"schema version {shown}; this analysis reads version 2"):
         analysis.load("synthetic-smoke", tmp_path)
+
+
+def test_version_1_files_are_read_with_the_study_inferred(tmp_path):
+    _write_study(tmp_path, "synthetic-smoke", acc=False, version="1")
+    trials = tmp_path / "synthetic-smoke" / "trials.parquet"
+    _parquet(pd.DataFrame({"study": ["synthetic-smoke"], "trial": [0], "state": ["COMPLETE"],
+                           "value_valid_loss": [0.5], "value_final_acc": [90.0]}), trials, "1")
+    info = analysis.load("synthetic-smoke", tmp_path).info
+    assert (info.study, info.stored_name, info.preset) == ("synthetic", "synthetic-smoke", None)
+    assert info.objectives == ["valid_loss", "final_acc"]
+    assert (info.direction("valid_loss"), info.direction("final_acc")) == ("minimize",
+                                                                          "maximize")
