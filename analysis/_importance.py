@@ -24,7 +24,28 @@ def _usable(url: str | None) -> str | None:
         return f"the stored URL {url} hides its password (pass --storage)"
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return f"no storage at {url}"
+    journal = _journal_file(url)
+    if journal is not None and not journal.is_file():
+        return f"no storage at {url}"
     return None
+
+
+def _journal_file(url: str) -> Path | None:
+    """The file of a ``journal:///path`` storage URL (the runner's form), else None."""
+    if not url.startswith("journal:"):
+        return None
+    rest = url.removeprefix("journal:")
+    return Path(rest[2:] if rest.startswith("//") else rest)
+
+
+def _open(url: str):
+    """An Optuna storage for ``url``: the URL itself for a database, a reader of a journal."""
+    journal = _journal_file(url)
+    if journal is None:
+        return url
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    return JournalStorage(JournalFileBackend(str(journal)))
 
 
 def param_importance(info: StudyInfo, storage: str | None = None
@@ -44,7 +65,7 @@ def param_importance(info: StudyInfo, storage: str | None = None
 
     optuna.logging.set_verbosity(logging.WARNING)
     try:
-        study = optuna.load_study(study_name=info.stored_name, storage=url)
+        study = optuna.load_study(study_name=info.stored_name, storage=_open(url))
     except KeyError:
         return pd.DataFrame(columns=COLUMNS), f"no study {info.stored_name!r} in {url}"
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:

@@ -11,9 +11,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 #: The result-table layout this code reads (``studies`` writes it into each file's metadata).
-SCHEMA_VERSION = "2"
-#: Older layouts still read: version 1 lacks the study metadata, which is then inferred.
-READABLE_VERSIONS = ("1", "2")
+SCHEMA_VERSION = "3"
+#: Layouts read: 3 (each table a folder of Parquet files), 2 (one file each), 1 (one file each,
+#: no study metadata: it is inferred).
+READABLE_VERSIONS = ("1", "2", "3")
 SCHEMA_KEY = b"hnet_studies.schema_version"
 STUDY_KEY = b"hnet_studies.study"
 ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
@@ -28,6 +29,13 @@ class SchemaVersionError(ValueError):
 
 
 def _metadata(path: Path) -> dict[bytes, bytes]:
+    """A table's metadata: its file's, or a folder's first file's (the one readers take the
+    schema from)."""
+    if path.is_dir():
+        files = sorted(p for p in path.glob("*.parquet") if p.is_file())
+        if not files:
+            return {}
+        path = files[0]
     return pq.read_schema(path).metadata or {}
 
 
@@ -102,7 +110,7 @@ def find_study(study: str, results_dir: str | Path = "results") -> Path:
     root = Path(results_dir)
     if not root.is_dir():
         raise ResultsNotFound(f"no results folder {root}")
-    if (root / study / "trials.parquet").is_file():
+    if (root / study / "trials.parquet").exists():
         return root / study
     matches = sorted(p.parent for p in root.glob(f"{study}-*/trials.parquet"))
     if len(matches) == 1:
@@ -119,7 +127,7 @@ def load(study: str, results_dir: str | Path = "results") -> StudyResults:
     """Read a study's tables (see :func:`find_study` for the name)."""
     folder = find_study(study, results_dir)
     acc_path = folder / "acc_matrix.parquet"
-    acc = read_table(acc_path) if acc_path.is_file() else pd.DataFrame(columns=ACC_COLUMNS)
+    acc = read_table(acc_path) if acc_path.exists() else pd.DataFrame(columns=ACC_COLUMNS)
     trials = read_table(folder / "trials.parquet")
     raw = json.loads(_metadata(folder / "trials.parquet").get(STUDY_KEY, b"{}"))
     return StudyResults(folder.name, folder, trials, read_table(folder / "epochs.parquet"),

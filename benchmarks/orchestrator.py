@@ -1,13 +1,18 @@
-"""Overhead of the study runner: 40 synthetic trials (5 epochs of 0.1 s each) on 2 slots.
+"""Capacity of the study driver: synthetic trials on 2, 16 and 64 slots of a local Ray.
 
-    python benchmarks/orchestrator.py [--trials 40] [--slots 2] [--sleep 0.1] [--epochs 5]
+    python benchmarks/orchestrator.py                          # the curve (about 10 min)
+    python benchmarks/orchestrator.py --runs 16:1000 --storage sqlite
 
-The runner's own machinery (Optuna in SQLite/WAL, Ray tasks, per-epoch reports, Parquet rewrites
-after every trial) runs for real; only the trial's work is a sleep. Prints JSON: the wall time of
-the optimize loop (Ray's start-up and the first import of torch in each worker reported apart),
-the ideal time ``trials x epochs x sleep /
-slots``, overhead per trial ``(wall - ideal) x slots / trials`` in ms, and parallel efficiency
-``ideal / wall``. Targets (issue #4): overhead < 50 ms per trial, efficiency >= 0.9.
+Each run is ``slots:trials`` of the built-in ``synthetic`` study (random sampler, ``--epochs``
+epochs of ``--sleep`` seconds, so 0.5-s trials by default) with ``--cpus / slots`` CPUs per
+trial on a local Ray of ``--cpus`` CPUs. Everything but the trial's work is real: the storage
+(a journal file by default), one Ray task per trial, a report and prune check per epoch, the
+trial's record, Parquet written as trials finish. Ray's start and the workers' first start are
+timed apart. Per run: wall time, ideal time ``trials x epochs x sleep / slots``, efficiency
+``ideal / wall`` and finished trials per second. Prints JSON with ``slots<N>`` entries (the
+last run of each slot count), ``slots16.efficiency`` and ``capacity_trials_per_s`` (the
+highest finishing rate of any run: the driver's capacity when that run was driver-bound).
+Targets (issue #12): ``slots16.efficiency >= 0.9`` and ``capacity_trials_per_s >= 50``.
 """
 
 from __future__ import annotations
@@ -25,70 +30,87 @@ import ray
 
 from studies._runner import driver as _driver
 from studies._runner import ray_backend as _ray_backend
+from studies._runner.journal import journal_url
 from studies._runner.progress import Progress
 from studies._runner.results import ResultsWriter
-from studies._runner.storage import default_storage_url, open_storage
+from studies._runner.storage import fail_stale_trials, open_storage
 from studies.synthetic import SPEC
 
 
-def warm_up_workers(slots: int) -> None:
-    """Start one Ray worker per slot and let it import torch, as the first trials would: a
-    one-time cost per worker process, reported apart from the per-trial overhead."""
-    tasks = [_ray_backend.submit_seed(SPEC.trial, SPEC.presets["smoke"], {"x": 0.0}, 0, 1.0, 0.0)
-             for _ in range(slots)]
+def _warm_up_workers(slots: int, cpus: float) -> None:
+    """One Ray worker per slot, started as the first trials would start them."""
+    tasks = [_ray_backend.submit_seed(SPEC.trial, SPEC.presets["smoke"], {"x": 0.0}, 0, cpus,
+                                      0.0) for _ in range(slots)]
     for task in tasks:
         for ref in task:
             ray.get(ref)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=40)
-    parser.add_argument("--slots", type=int, default=2)
-    parser.add_argument("--sleep", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--sampler", default="tpe", choices=("tpe", "random"))
-    args = parser.parse_args()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    config = dataclasses.replace(SPEC.presets["quick"], n_trials=args.trials, epochs=args.epochs,
-                                 sleep_s=args.sleep)
+def _storage_url(kind: str, folder: Path) -> str:
+    if kind == "journal":
+        return journal_url(folder / "optuna.journal")
+    return f"sqlite:///{folder / 'optuna.db'}"
+
+
+def measure(slots: int, trials: int, storage: str, sleep: float, epochs: int,
+            cpus: int) -> dict:
+    """One run of ``trials`` synthetic trials on ``slots`` slots; see the module docstring."""
+    config = dataclasses.replace(SPEC.presets["quick"], n_trials=trials, epochs=epochs,
+                                 sleep_s=sleep, cpus_per_trial=cpus / slots)
     with tempfile.TemporaryDirectory(prefix="hnet-bench-") as tmp:
-        results = Path(tmp)
-        os.environ["RAY_TMPDIR"] = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
-        storage = open_storage(default_storage_url(results))
-        sampler = _driver.make_sampler(args.sampler, SPEC, config, seed=0)
-        study = optuna.create_study(study_name="bench", storage=storage, sampler=sampler,
-                                    pruner=_driver.make_pruner("none", config))
-        study.set_user_attr("identity", _driver.study_identity(config, SPEC.objectives))
-        results = ResultsWriter(study, list(SPEC.objectives), results_dir := results / "bench")
+        folder = Path(tmp)
+        os.environ["RAY_TMPDIR"] = str(folder / "ray")
         began = time.perf_counter()
-        _ray_backend.start_ray(None, num_cpus=args.slots)
-        startup = time.perf_counter() - began
-        began = time.perf_counter()
-        warm_up_workers(args.slots)
-        worker_startup = time.perf_counter() - began
-        settings = _driver.RunSettings("bench", SPEC.objectives, results_dir, jobs=args.slots)
+        _ray_backend.start_ray(None, num_cpus=cpus)
+        ray_start = time.perf_counter() - began
         try:
-            with results, Progress("bench", config.n_trials, 0, SPEC.objectives[0],
-                                   quiet=True) as p:
-                p.trial_finished = lambda trial, best: None  # no per-trial printing
-                driver = _driver.Driver(SPEC, config, settings, study, p, results,
+            began = time.perf_counter()
+            _warm_up_workers(slots, config.cpus_per_trial)
+            workers_start = time.perf_counter() - began
+            study = optuna.create_study(
+                study_name="bench", storage=open_storage(_storage_url(storage, folder)),
+                sampler=optuna.samplers.RandomSampler(seed=0),
+                pruner=optuna.pruners.NopPruner())
+            fail_stale_trials(study)
+            settings = _driver.RunSettings("bench", SPEC.objectives, folder / "bench", slots)
+            with ResultsWriter(study, list(SPEC.objectives), settings.results_dir) as results, \
+                    Progress("bench", trials, 0, SPEC.objectives[0], quiet=True) as progress:
+                progress.trial_finished = lambda trial, best: None  # no per-trial lines
+                driver = _driver.Driver(SPEC, config, settings, study, progress, results,
                                         _driver.start_run(study))
                 began = time.perf_counter()
                 driver.run()
                 wall = time.perf_counter() - began
+            complete = len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
         finally:
             _ray_backend.stop_ray()
-    ideal = args.trials * args.epochs * args.sleep / args.slots
-    print(json.dumps({
-        "benchmark": "orchestrator", "sampler": args.sampler, "trials": args.trials,
-        "slots": args.slots, "epochs": args.epochs, "sleep_per_epoch_s": args.sleep,
-        "ray_startup_s": round(startup, 2), "worker_startup_s": round(worker_startup, 2),
-        "wall_s": round(wall, 2), "ideal_s": round(ideal, 2),
-        "overhead_per_trial_ms": round((wall - ideal) * args.slots / args.trials * 1000, 1),
-        "parallel_efficiency": round(ideal / wall, 3),
-        "complete": len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))),
-    }, indent=2))
+    ideal = trials * epochs * sleep / slots
+    return {"slots": slots, "trials": trials, "storage": storage, "complete": complete,
+            "ray_start_s": round(ray_start, 2), "workers_start_s": round(workers_start, 2),
+            "wall_s": round(wall, 2), "ideal_s": round(ideal, 2),
+            "efficiency": round(ideal / wall, 3), "trials_per_s": round(trials / wall, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", default="2:1000,16:1000,64:1000,64:10000",
+                        help="slots:trials, comma-separated")
+    parser.add_argument("--storage", default="journal", choices=("journal", "sqlite"))
+    parser.add_argument("--sleep", type=float, default=0.1, help="seconds per epoch")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    runs = []
+    for item in args.runs.split(","):
+        slots, trials = (int(part) for part in item.split(":"))
+        runs.append(measure(slots, trials, args.storage, args.sleep, args.epochs, args.cpus))
+        print(json.dumps(runs[-1]), flush=True)
+    summary = {"benchmark": "orchestrator", "storage": args.storage,
+               "trial_s": args.sleep * args.epochs, "cpus": args.cpus, "runs": runs,
+               **{f"slots{r['slots']}": r for r in runs},
+               "capacity_trials_per_s": max(r["trials_per_s"] for r in runs)}
+    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import socket
+import sys
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -95,14 +96,31 @@ def stop_ray() -> None:
         ray.shutdown()
 
 
+def _limit_threads(threads: int) -> None:
+    """torch's intra-op threads = the task's CPUs: set on torch when this worker has imported
+    it, else through the environment torch reads when the trial imports it (a worker that
+    never needs torch, like the synthetic study's, never pays for importing it)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+
+
+def _device() -> str:
+    """The GPU's name when the task holds one, else ``cpu``."""
+    if not ray.get_gpu_ids():
+        return "cpu"
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+
+
 @ray.remote(max_retries=0, retry_exceptions=False)
 def _trial_task(trial_fn: TrialFunction, config: Any, params: dict, seed: int,
                 threads: int) -> Iterator[dict]:
-    import torch
-
-    torch.set_num_threads(threads)
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
-    yield {"node_id": ray.get_runtime_context().get_node_id(), "device": device,
+    _limit_threads(threads)
+    yield {"node_id": ray.get_runtime_context().get_node_id(), "device": _device(),
            "threads": threads}
     yield from trial_fn(config, params, seed)
 

@@ -20,33 +20,33 @@ objectives and every metric's direction, sampler, epochs, seeds, storage URL san
 A trial's per-epoch metrics live in its ``hnet_studies:record`` system attribute (kept out of
 the dashboard's view; storages written before it have a ``record`` user attribute) and each
 run's provenance in a ``run_<id>`` attribute of the study, so the tables are a function of the
-storage: they are rebuilt from it when a run starts and rewritten (temporary file, then rename)
-after every finished trial, and a finished trial is neither lost nor duplicated when a driver
-dies.
+storage: each table is a folder, compacted from the storage when a run starts and ends, with
+one part file per trial finished in between (:mod:`studies._runner.parquet_tables`), and a
+finished trial is neither lost nor duplicated when a driver dies. ``pd.read_parquet(folder)``
+reads a table whole.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import queue
 import threading
 from pathlib import Path
 from typing import Any
 
 import optuna
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from studies._runner.parquet_tables import PartitionedTable, table_metadata
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
 SPLITS = ("train", "valid", "test")
 #: Written into every table's Parquet metadata under SCHEMA_KEY; ``analysis`` checks it.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 SCHEMA_KEY = b"hnet_studies.schema_version"
 STUDY_KEY = b"hnet_studies.study"
 ACC_PREFIX = "acc_task_"
 RECORD_KEY = "hnet_studies:record"
+EPOCH_COLUMNS = ["study", "trial", "seed", "epoch", "split", "metric", "value"]
 ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
 
 
@@ -120,25 +120,14 @@ def acc_matrix_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[di
     return rows
 
 
-_write_lock = threading.Lock()  # one rewrite at a time: the writer thread or close()
-
-
-def _write_atomic(frame: pd.DataFrame, path: Path, study_info: dict[str, Any]) -> None:
-    part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = {**(table.schema.metadata or {}), SCHEMA_KEY: SCHEMA_VERSION.encode(),
-                STUDY_KEY: json.dumps(study_info).encode()}
-    pq.write_table(table.replace_schema_metadata(metadata), part)
-    os.replace(part, path)
-
-
 class ResultsWriter:
-    """Keeps the rows of every finished trial and rewrites both tables when one finishes.
+    """Keeps the rows of every finished trial and writes each finished trial's rows as it comes.
 
-    Built from the storage when a run starts (so a dead driver's finished trials are written),
-    then fed each trial as it finishes; the storage stays the source of truth. The rewrites
-    happen on a thread of their own, off the trials' path, coalescing trials that finish close
-    together; :meth:`close` writes the last state and waits for it.
+    Built from the storage when a run starts (every table compacted from it, so a dead
+    driver's finished trials are written and nothing is duplicated), then fed each trial as it
+    finishes: its rows go to part files on a thread of their own, off the trials' path, at a
+    cost that does not grow with the study (:mod:`studies._runner.parquet_tables`).
+    :meth:`close` writes what is queued and compacts every table.
     """
 
     def __init__(self, study: optuna.Study, objectives: list[str], folder: Path,
@@ -148,66 +137,64 @@ class ResultsWriter:
                            **(study_info or {})}
         self.runs = {key.removeprefix("run_"): value for key, value in study.user_attrs.items()
                      if key.startswith("run_")}
-        self._trials: dict[int, list[dict[str, Any]]] = {}
-        self._epochs: dict[int, list[dict[str, Any]]] = {}
-        self._acc: dict[int, list[dict[str, Any]]] = {}
+        metadata = table_metadata(SCHEMA_KEY, SCHEMA_VERSION, STUDY_KEY, self.study_info)
+        self._tables = {
+            "trials": PartitionedTable(folder, "trials", None, metadata),
+            "epochs": PartitionedTable(folder, "epochs", EPOCH_COLUMNS, metadata),
+            "acc_matrix": PartitionedTable(folder, "acc_matrix", ACC_COLUMNS, metadata)}
+        self._rows: dict[str, dict[int, list[dict[str, Any]]]] = {t: {} for t in self._tables}
         self._lock = threading.Lock()
-        self._pending = threading.Event()
-        self._closed = False
+        self._queue: queue.Queue[int | None] = queue.Queue()
         for trial in study.get_trials(deepcopy=False, states=FINISHED):
             self._keep(trial)
-        self.write()
-        self._thread = threading.Thread(target=self._write_when_asked, daemon=True,
+        self._compact()
+        self._thread = threading.Thread(target=self._write_as_trials_finish, daemon=True,
                                         name="parquet-writer")
         self._thread.start()
 
     def _keep(self, trial: optuna.trial.FrozenTrial) -> None:
-        self._trials[trial.number] = trial_rows(self.study_name, trial, self.objectives,
-                                                self.runs)
-        self._epochs[trial.number] = epoch_rows(self.study_name, trial)
-        self._acc[trial.number] = acc_matrix_rows(self.study_name, trial)
+        rows = {"trials": trial_rows(self.study_name, trial, self.objectives, self.runs),
+                "epochs": epoch_rows(self.study_name, trial),
+                "acc_matrix": acc_matrix_rows(self.study_name, trial)}
+        with self._lock:
+            for name, table_rows in rows.items():
+                self._rows[name][trial.number] = table_rows
+
+    def _compact(self) -> None:
+        """Every table from the rows kept; ``acc_matrix`` once a trial has reported
+        accuracies per task."""
+        with self._lock:
+            rows = {name: dict(by_trial) for name, by_trial in self._rows.items()}
+        for name, table in self._tables.items():
+            if name != "acc_matrix" or any(rows[name].values()):
+                table.compact(rows[name])
 
     def add(self, trial: optuna.trial.FrozenTrial) -> None:
-        """Record one finished trial; the tables are rewritten shortly after."""
-        with self._lock:
-            self._keep(trial)
-        self._pending.set()
+        """Record one finished trial; its rows are written shortly after."""
+        self._keep(trial)
+        self._queue.put(trial.number)
 
-    def _write_when_asked(self) -> None:
-        while True:
-            self._pending.wait()
-            self._pending.clear()
-            if self._closed:
-                return
-            self.write()
+    def _write_as_trials_finish(self) -> None:
+        while (number := self._queue.get()) is not None:
+            for name, table in self._tables.items():
+                with self._lock:
+                    rows = self._rows[name][number]
+                if name == "acc_matrix" and not rows and table.schema is None:
+                    continue
+                table.add(number, rows, lambda name=name: self._snapshot(name))
+
+    def _snapshot(self, name: str) -> dict[int, list[dict[str, Any]]]:
+        with self._lock:
+            return dict(self._rows[name])
 
     def close(self) -> None:
-        """Stop the writer thread and write the final tables."""
-        self._closed = True
-        self._pending.set()
+        """Write what is queued, stop the writer thread and compact every table."""
+        self._queue.put(None)
         self._thread.join()
-        self.write()
+        self._compact()
 
     def __enter__(self) -> ResultsWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def write(self) -> None:
-        """Rewrite the tables (temporary file, then rename each); ``acc_matrix.parquet`` once
-        a trial has reported accuracies per task."""
-        with self._lock:
-            trials = [row for number in sorted(self._trials) for row in self._trials[number]]
-            epochs = [row for number in sorted(self._epochs) for row in self._epochs[number]]
-            acc = [row for number in sorted(self._acc) for row in self._acc[number]]
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with _write_lock:
-            info = self.study_info
-            _write_atomic(pd.DataFrame(trials), self.folder / "trials.parquet", info)
-            columns = ["study", "trial", "seed", "epoch", "split", "metric", "value"]
-            _write_atomic(pd.DataFrame(epochs, columns=columns), self.folder / "epochs.parquet",
-                          info)
-            if acc:
-                _write_atomic(pd.DataFrame(acc, columns=ACC_COLUMNS),
-                              self.folder / "acc_matrix.parquet", info)

@@ -34,6 +34,7 @@ from studies._runner.spec import StudyConfig, StudySpec
 from studies._runner.storage import (
     check_storage_reachable,
     check_storage_url,
+    claim_study,
     default_storage_url,
     fail_stale_trials,
     hide_password,
@@ -215,6 +216,7 @@ def study_info(p: Plan, target: int) -> dict:
 def run_session(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the runner reports trials itself
     p = plan(args)
+    claim = claim_study(p.storage_url, p.study_name)
     resources = ray_backend.start_ray(p.address, args.ray_cpus)
     try:
         jobs = p.jobs or trial_slots(p.config, resources, args.jobs)
@@ -248,6 +250,8 @@ def run_session(args: argparse.Namespace) -> int:
         return 130
     finally:
         ray_backend.stop_ray()
+        if claim is not None:
+            claim.close()
 
 
 def _summary(study: optuna.Study, settings: RunSettings, driver: Driver,

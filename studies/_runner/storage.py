@@ -1,7 +1,9 @@
-"""Optuna storage: SQLite in WAL mode by default, any RDB URL (PostgreSQL, ...) on request.
+"""Optuna storage: a journal file by default, SQLite (WAL mode) or any RDB URL (PostgreSQL, ...)
+on request.
 
-Only the driver writes to it. Heartbeats mark a trial whose driver died as stale; it is then
-failed and queued again with the same parameters.
+Only the driver writes to it. A trial whose driver died is failed and queued again with the same
+parameters: on a journal the study's driver lock says the driver is gone
+(:mod:`studies._runner.journal`); on a database, heartbeats do.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sqlalchemy.event
 import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
+from studies._runner import journal
 from studies._runner.config import ConfigError
 
 HEARTBEAT_S = 2
@@ -35,11 +38,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def default_storage_url(results_dir: Path) -> str:
-    return f"sqlite:///{(results_dir / 'optuna.db').resolve()}"
+    """``<results_dir>/optuna.journal``, unless the folder holds only an ``optuna.db`` of an
+    earlier version's runs, which then goes on."""
+    sqlite = results_dir / "optuna.db"
+    journal_file = results_dir / "optuna.journal"
+    if sqlite.is_file() and not journal_file.exists():
+        return f"sqlite:///{sqlite.resolve()}"
+    return journal.journal_url(journal_file)
 
 
 def check_storage_url(url: str) -> None:
     """A one-line ConfigError for a URL SQLAlchemy cannot parse or has no driver for."""
+    path = journal.journal_path(url)
+    if path is not None:
+        journal.check_journal_path(url, path)
+        return
     try:
         parsed = make_url(url)
         parsed.get_dialect()
@@ -57,12 +70,16 @@ def _unreachable(parsed: sqlalchemy.engine.URL, err: Exception) -> ConfigError:
 
 def hide_password(url: str) -> str:
     """The URL with any password shown as ``***``."""
+    if journal.journal_path(url) is not None:
+        return url
     return make_url(url).render_as_string(hide_password=True)
 
 
 def check_storage_reachable(url: str) -> None:
     """Connect once to a database server (not SQLite) and hang up: a one-line ConfigError when
     it cannot be reached. Writes nothing."""
+    if journal.journal_path(url) is not None:
+        return
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return
@@ -76,8 +93,15 @@ def check_storage_reachable(url: str) -> None:
         raise _unreachable(parsed, err) from None
 
 
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """The storage at ``url`` with heartbeats; a one-line ConfigError when unreachable."""
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """The storage at ``url`` (a database's with heartbeats); a one-line ConfigError when
+    unreachable."""
+    path = journal.journal_path(url)
+    if path is not None:
+        try:
+            return journal.open_journal(path)
+        except OSError as err:
+            raise ConfigError(f"cannot open journal {path}: {err.strerror or err}") from None
     parsed = make_url(url)
     engine_kwargs = {}
     if parsed.get_backend_name() == "sqlite":
@@ -94,8 +118,18 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         raise _unreachable(parsed, err) from None
 
 
+def claim_study(url: str, study_name: str):
+    """On a journal, take the study's driver lock (ConfigError when another driver runs the
+    study); returns what to keep open while the study runs (None for a database)."""
+    path = journal.journal_path(url)
+    return None if path is None else journal.claim_study(path, study_name)
+
+
 def fail_stale_trials(study: optuna.Study) -> int:
-    """Fail (and re-queue) trials a dead driver left RUNNING, waiting out their grace period.
+    """Fail (and re-queue) trials a dead driver left RUNNING.
+
+    On a journal the caller holds the study's driver lock (:func:`claim_study`), so every
+    RUNNING trial is a dead driver's. On a database:
 
     A trial killed before its first heartbeat has none, and Optuna never calls it stale; each
     RUNNING trial therefore gets one heartbeat now. A live driver keeps beating for its trials;
@@ -104,6 +138,10 @@ def fail_stale_trials(study: optuna.Study) -> int:
     Returns:
         How many trials were left RUNNING by another driver, live or dead.
     """
+    if isinstance(study._storage, optuna.storages.JournalStorage):
+        with warnings.catch_warnings():  # the retry callback is "experimental"
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return journal.fail_dead_drivers_trials(study)
     running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     if running:
         for trial in running:

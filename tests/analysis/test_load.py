@@ -52,7 +52,7 @@ def test_load_by_stored_or_bare_name(tmp_path):
 def test_another_schema_version_is_refused_naming_both(tmp_path, version, shown):
     _write_study(tmp_path, "synthetic-smoke", acc=False, version=version)
     with pytest.raises(analysis.SchemaVersionError,
-                       match=f"schema version {shown}; this analysis reads version 2"):
+                       match=f"schema version {shown}; this analysis reads version 3"):
         analysis.load("synthetic-smoke", tmp_path)
 
 

@@ -9,8 +9,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import pytest
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+from studies._runner.journal import journal_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +39,21 @@ class Runner:
         return subprocess.Popen(self.command(*args), env=self.env, cwd=REPO,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
+
+    @property
+    def journal_url(self) -> str:
+        """The default storage of the runs: the journal in the results folder."""
+        return f"journal:///{self.results / 'optuna.journal'}"
+
+    @property
+    def sqlite_url(self) -> str:
+        return f"sqlite:///{self.results / 'optuna.db'}"
+
+    def load_study(self, study_name: str, url: str | None = None) -> optuna.Study:
+        url = url or self.journal_url
+        path = journal_path(url)
+        storage = url if path is None else JournalStorage(JournalFileBackend(str(path)))
+        return optuna.load_study(study_name=study_name, storage=storage)
 
     def trials(self, study_name: str) -> pd.DataFrame:
         return pd.read_parquet(self.results / study_name / "trials.parquet")

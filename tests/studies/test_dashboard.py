@@ -62,7 +62,7 @@ def test_a_smoke_study_reads_at_a_glance(runner):
     done = runner.run("synthetic", "--preset", "smoke", "--sampler", "grid", "--n-trials", "5",
                       "--set", "raise_x_above=0.6")  # the grid's x = 0.9 fails
     assert done.returncode == 0, done.stderr
-    with _dashboard(f"sqlite:///{runner.results / 'optuna.db'}") as get:
+    with _dashboard(runner.journal_url) as get:
         (summary,) = get("/api/studies")["study_summaries"]
         study = get(f"/api/studies/{summary['study_id']}")
     assert study["objective_names"] == ["valid_loss"]

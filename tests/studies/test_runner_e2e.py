@@ -1,4 +1,5 @@
-"""The runner end to end: real Ray (2 CPUs), real SQLite in WAL mode, real Parquet files."""
+"""The runner end to end: real Ray (2 CPUs), real storages (the default journal file, SQLite in
+WAL mode), real Parquet files."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ import signal
 import sqlite3
 import time
 
-import optuna
+import pytest
 
 SMOKE = ("synthetic", "--preset", "smoke")
 
 
-def _storage_states(runner, study_name: str) -> dict[int, str]:
-    study = optuna.load_study(study_name=study_name,
-                              storage=f"sqlite:///{runner.results / 'optuna.db'}")
-    return {t.number: t.state.name for t in study.trials}
+def _storage_states(runner, study_name: str, url: str | None = None) -> dict[int, str]:
+    return {t.number: t.state.name for t in runner.load_study(study_name, url).trials}
 
 
 def test_smoke_study_end_to_end(runner):
@@ -33,11 +32,9 @@ def test_smoke_study_end_to_end(runner):
     assert set(epochs.split) == {"train", "valid", ""}
     states = _storage_states(runner, "synthetic-smoke")
     assert states == dict(zip(trials.trial, trials.state, strict=False))
-    stored = optuna.load_study(study_name="synthetic-smoke",
-                               storage=f"sqlite:///{runner.results / 'optuna.db'}")
+    stored = runner.load_study("synthetic-smoke")
     assert stored.metric_names == ["valid_loss"]  # optuna-dashboard labels the axis with it
-    with sqlite3.connect(runner.results / "optuna.db") as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert (runner.results / "synthetic-smoke" / "trials.parquet").is_dir()  # a table's parts
     # the mean over seeds is the objective
     first = trials[trials.trial == trials.trial.min()]
     assert first.value_valid_loss.iloc[0] == first.final_valid_loss.mean()
@@ -86,29 +83,49 @@ def test_multi_objective_uses_nsga2_and_records_both(runner):
     assert trials[["value_valid_loss", "value_params"]].notna().all().all()
 
 
-def test_killed_driver_resumes_without_losing_or_duplicating(runner):
-    args = (*SMOKE, "--n-trials", "8", "--set", "epochs=5", "--set", "sleep_s=0.3")
+def test_sqlite_storage_runs_in_wal_mode(runner):
+    done = runner.run(*SMOKE, "--storage", runner.sqlite_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with sqlite3.connect(runner.results / "optuna.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert not (runner.results / "optuna.journal").exists()
+    assert _storage_states(runner, "synthetic-smoke", runner.sqlite_url) == dict.fromkeys(
+        range(4), "COMPLETE")
+
+
+def kill_and_resume(runner, *storage: str, name: str = "synthetic-smoke") -> None:
+    """SIGKILL a driver (and its Ray) once some trials are done, run the same command again,
+    and check that no finished trial was lost or duplicated; ``storage``: the flag, if any."""
+    args = (*SMOKE, "--n-trials", "8", "--set", "epochs=5", "--set", "sleep_s=0.3",
+            "--study-name", name, *storage)
     driver = runner.start(*args)
-    parquet = runner.results / "synthetic-smoke" / "trials.parquet"
+    parquet = runner.results / name / "trials.parquet"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if parquet.exists() and len(runner.trials("synthetic-smoke")) >= 2:
+        table = runner.trials(name) if parquet.exists() else None
+        if table is not None and "state" in table and (table.state == "COMPLETE").sum() >= 2:
             break
         time.sleep(0.2)
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
     os.killpg(driver.pid, signal.SIGKILL)  # Ray's own processes of that session
-    before = runner.trials("synthetic-smoke")
+    before = runner.trials(name)
     done = runner.run(*args)
     assert done.returncode == 0, done.stdout + done.stderr
-    after = runner.trials("synthetic-smoke")
+    after = runner.trials(name)
     assert after.trial.is_unique
     assert ((after.state == "COMPLETE") | (after.state == "PRUNED")).sum() == 8
     finished_before = before[before.state == "COMPLETE"].set_index("trial")
     assert (after.set_index("trial").loc[finished_before.index, "value_valid_loss"]
             == finished_before.value_valid_loss).all()
-    assert _storage_states(runner, "synthetic-smoke") == dict(
+    url = storage[1] if storage else None
+    assert _storage_states(runner, name, url) == dict(
         zip(after.trial, after.state, strict=True))
+
+
+@pytest.mark.parametrize("storage", ["journal", "sqlite"])
+def test_killed_driver_resumes_without_losing_or_duplicating(runner, storage):
+    kill_and_resume(runner, *(["--storage", runner.sqlite_url] if storage == "sqlite" else []))
 
 
 def test_more_resources_than_the_cluster_has_is_bad_input(runner):

@@ -13,6 +13,8 @@ import uuid
 import optuna
 import pytest
 
+from tests.studies.test_runner_e2e import kill_and_resume
+
 SMOKE = ("synthetic", "--preset", "smoke")
 
 
@@ -37,6 +39,12 @@ def test_study_on_postgresql(runner):
         zip(trials.trial, trials.state, strict=True))
     assert (trials.state == "COMPLETE").sum() == 4
     assert not (runner.results / "optuna.db").exists()
+    assert not (runner.results / "optuna.journal").exists()
+
+
+def test_killed_driver_resumes_on_postgresql(runner):
+    kill_and_resume(runner, "--storage", _server("HNET_TEST_POSTGRES_URL"),
+                    name=f"pg-kill-{uuid.uuid4().hex[:8]}")
 
 
 def test_study_on_a_two_node_ray_cluster(runner):

@@ -7,6 +7,7 @@ import tempfile
 
 import optuna
 import pytest
+import ray
 
 from studies._runner import ray_backend
 from studies._runner.driver import Driver, RunSettings
@@ -27,6 +28,23 @@ def local_ray():
                 yield
             finally:
                 ray_backend.stop_ray()
+
+
+def _torch_threads(config, params: dict, seed: int):
+    import torch
+
+    yield {"epoch": 1, "threads": torch.get_num_threads()}
+
+
+@pytest.mark.parametrize("order", [(2.0, 1.0), (1.0, 2.0)])
+def test_torch_in_a_task_uses_the_task_cpus(local_ray, order):
+    """Whether or not the worker imported torch before, the trial's torch has as many
+    threads as its task has CPUs."""
+    for cpus in order:
+        task = ray_backend.submit_seed(_torch_threads, None, {}, 0, cpus, 0.0)
+        placement, metrics = (ray.get(ref) for ref in task)
+        assert placement["device"] == "cpu"
+        assert metrics["threads"] == placement["threads"] == int(cpus)
 
 
 def _search_space_that_fails_at_run_time(trial: optuna.Trial, config) -> dict:

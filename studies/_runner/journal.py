@@ -1,0 +1,118 @@
+"""Optuna's journal storage (an append-only file of JSON lines) for big studies on one machine
+or a shared file system: ``--storage journal:///path/to/optuna.journal``.
+
+Optuna's journal has no heartbeats, so a dead driver's trials are recognised another way: a
+driver holds an exclusive ``flock`` on ``<journal>.<study>.driver.lock`` for as long as it runs
+the study (the kernel drops it when the process dies, SIGKILL included). A driver that gets the
+lock knows every trial of that study still RUNNING was left by a dead one. A write cut short by a
+kill leaves a last line without its newline; it is cut off when the journal is opened (no call
+that wrote it returned, so nothing acknowledged is lost), or the next append would corrupt the
+file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+import optuna
+from optuna.storages.journal import (
+    JournalFileBackend,
+    JournalFileSymlinkLock,
+    JournalStorage,
+)
+from optuna.storages.journal._file import get_lock_file
+
+from studies._runner.config import ConfigError
+
+SCHEME = "journal:"
+LOCK_GRACE_S = 10  # an append lock older than this was left by a killed process
+
+
+def journal_path(url: str) -> Path | None:
+    """The file of a ``journal:`` URL (``journal:///abs/path`` or ``journal:rel/path``)."""
+    if not url.startswith(SCHEME):
+        return None
+    rest = url[len(SCHEME):]
+    rest = rest[2:] if rest.startswith("//") else rest
+    return Path(rest).expanduser().resolve()
+
+
+def journal_url(path: Path) -> str:
+    return f"{SCHEME}//{path.resolve()}"
+
+
+def check_journal_path(url: str, path: Path) -> None:
+    if not str(path) or path.is_dir():
+        raise ConfigError(f"--storage {url!r}: expected journal:///path/to/file.journal")
+
+
+def _cut_partial_last_line(path: Path) -> None:
+    """Drop bytes after the last newline: a record whose append was killed halfway."""
+    with open(path, "rb+") as journal:
+        journal.seek(0, os.SEEK_END)
+        size = journal.tell()
+        if size == 0:
+            return
+        journal.seek(size - 1)
+        if journal.read(1) == b"\n":
+            return
+        keep = size
+        while keep > 0:
+            step = min(65536, keep)
+            journal.seek(keep - step)
+            chunk = journal.read(step)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                keep = keep - step + cut + 1
+                break
+            keep -= step
+        journal.truncate(keep)
+        journal.flush()
+        os.fsync(journal.fileno())
+
+
+def open_journal(path: Path, repair: bool = True) -> JournalStorage:
+    """The journal at ``path`` (created with its folder if missing). With ``repair``, half a
+    record left by a killed writer is cut off, under the journal's append lock: no live
+    writer is then midway through a record (other studies' drivers may share the file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(exist_ok=True)
+    lock = JournalFileSymlinkLock(str(path), grace_period=LOCK_GRACE_S)
+    if repair:
+        with get_lock_file(lock):
+            _cut_partial_last_line(path)
+    return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
+
+
+def claim_study(path: Path, study_name: str) -> IO:
+    """Hold the study's driver lock for this process's lifetime; ConfigError when another live
+    driver holds it. Returns the open lock file (keep it open: closing it releases the lock)."""
+    lock_path = path.with_name(f"{path.name}.{study_name}.driver.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a")  # noqa: SIM115 - held open for the session
+    except OSError as err:
+        raise ConfigError(f"cannot write beside the journal {path}: {err.strerror}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(f"study {study_name!r} in {path} is being run by another driver "
+                          f"(it holds {lock_path})") from None
+    return handle
+
+
+def fail_dead_drivers_trials(study: optuna.Study) -> int:
+    """Fail and queue again (same parameters, like Optuna's heartbeat retry) every RUNNING
+    trial of ``study``: called by the driver that holds the study's lock, so their driver is
+    dead. Returns how many there were."""
+    storage = study._storage
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
+    for trial in running:
+        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        retry(study, storage.get_trial(trial._trial_id))
+    return len(running)
