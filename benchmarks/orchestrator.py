@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import optuna
@@ -47,9 +48,12 @@ def _warm_up_workers(slots: int, cpus: float) -> None:
 
 
 def _storage_url(kind: str, folder: Path) -> str:
+    """``journal`` or ``sqlite`` in the run's folder, else ``kind`` is a database URL."""
     if kind == "journal":
         return journal_url(folder / "optuna.journal")
-    return f"sqlite:///{folder / 'optuna.db'}"
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'optuna.db'}"
+    return kind
 
 
 def measure(slots: int, trials: int, storage: str, sleep: float, epochs: int,
@@ -61,14 +65,15 @@ def measure(slots: int, trials: int, storage: str, sleep: float, epochs: int,
         folder = Path(tmp)
         os.environ["RAY_TMPDIR"] = str(folder / "ray")
         began = time.perf_counter()
-        _ray_backend.start_ray(None, num_cpus=cpus)
+        _ray_backend.start_ray(None, num_cpus=cpus, workers=slots + _driver.PREFETCH)
         ray_start = time.perf_counter() - began
         try:
             began = time.perf_counter()
             _warm_up_workers(slots, config.cpus_per_trial)
             workers_start = time.perf_counter() - began
             study = optuna.create_study(
-                study_name="bench", storage=open_storage(_storage_url(storage, folder)),
+                study_name=f"bench-{uuid.uuid4().hex[:8]}",
+                storage=open_storage(_storage_url(storage, folder)),
                 sampler=optuna.samplers.RandomSampler(seed=0),
                 pruner=optuna.pruners.NopPruner())
             fail_stale_trials(study)
@@ -82,10 +87,14 @@ def measure(slots: int, trials: int, storage: str, sleep: float, epochs: int,
                 driver.run()
                 wall = time.perf_counter() - began
             complete = len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+            failed = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
         finally:
             _ray_backend.stop_ray()
     ideal = trials * epochs * sleep / slots
-    return {"slots": slots, "trials": trials, "storage": storage, "complete": complete,
+    return {"slots": slots, "trials": trials, "storage": storage.split("://")[0],
+            "complete": complete,
+            "failed": len(failed), "first_error": failed[0].user_attrs.get("error") if failed
+            else None,
             "ray_start_s": round(ray_start, 2), "workers_start_s": round(workers_start, 2),
             "wall_s": round(wall, 2), "ideal_s": round(ideal, 2),
             "efficiency": round(ideal / wall, 3), "trials_per_s": round(trials / wall, 1)}
@@ -95,7 +104,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", default="2:1000,16:1000,64:1000,64:10000",
                         help="slots:trials, comma-separated")
-    parser.add_argument("--storage", default="journal", choices=("journal", "sqlite"))
+    parser.add_argument("--storage", default="journal",
+                        help="journal, sqlite (a file in a temporary folder) or a database URL")
     parser.add_argument("--sleep", type=float, default=0.1, help="seconds per epoch")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
@@ -106,7 +116,7 @@ def main() -> None:
         slots, trials = (int(part) for part in item.split(":"))
         runs.append(measure(slots, trials, args.storage, args.sleep, args.epochs, args.cpus))
         print(json.dumps(runs[-1]), flush=True)
-    summary = {"benchmark": "orchestrator", "storage": args.storage,
+    summary = {"benchmark": "orchestrator", "storage": args.storage.split("://")[0],
                "trial_s": args.sleep * args.epochs, "cpus": args.cpus, "runs": runs,
                **{f"slots{r['slots']}": r for r in runs},
                "capacity_trials_per_s": max(r["trials_per_s"] for r in runs)}

@@ -193,7 +193,7 @@ class Driver:
                                else f"{type(err).__name__}: {err}")
             raise TrialFailed(record["error"]) from err
         finally:
-            for task in tasks.values():
+            for task in tasks.values():  # the seeds still running (pruned, failed)
                 ray_backend.cancel(task)
             record["wall_time_s"] = time.perf_counter() - began
             self._write_record(trial, record)
@@ -205,6 +205,9 @@ class Driver:
         # optuna.Trial.set_system_attr is deprecated; the storage's own method is not.
         trial.storage.set_trial_system_attr(trial._trial_id, RECORD_KEY, record)
         trial.set_user_attr("result", result_line(record, list(self.spec.metrics)))
+        finals = list(record.get("final_metrics", {}).values())
+        if finals and "params" in finals[0]:
+            trial.set_user_attr("trainable_params", int(finals[0]["params"]))
         if "error" in record:
             trial.set_user_attr("error", record["error"])
 
@@ -214,8 +217,10 @@ class Driver:
         return values[0] if len(values) == 1 else values
 
     def _follow(self, trial: optuna.Trial, tasks: dict, record: dict[str, Any]) -> None:
-        """Read every seed's epochs in lockstep, reporting the mean and pruning."""
-        live, finals = dict(tasks), record["final_metrics"]
+        """Read every seed's epochs in lockstep, reporting the mean and pruning. A seed's task
+        leaves ``tasks`` once it has yielded its last epoch, so only unfinished ones are
+        cancelled (cancelling a finished task would cost Ray its worker process)."""
+        live, finals = tasks, record["final_metrics"]
         while live:
             for seed, task in list(live.items()):
                 try:
@@ -224,8 +229,6 @@ class Driver:
                     del live[seed]
                     continue
                 record["epochs"].append({"seed": seed, **metrics})
-                if "params" in metrics and not finals:
-                    trial.set_user_attr("trainable_params", int(metrics["params"]))
                 finals[str(seed)] = metrics
             if not live:
                 break

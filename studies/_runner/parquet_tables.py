@@ -28,6 +28,10 @@ COMPACTED = "00-compacted.parquet"
 MIN_PARTS_BEFORE_COMPACTION = 1000
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def _holds(schema: pa.Schema, part: pa.Schema) -> bool:
     """Whether a folder read with ``schema`` holds every column of ``part`` without loss."""
     for field in part:
@@ -38,6 +42,8 @@ def _holds(schema: pa.Schema, part: pa.Schema) -> bool:
         if field.type == target or pa.types.is_null(field.type):
             continue
         if pa.types.is_integer(field.type) and pa.types.is_floating(target):
+            continue
+        if _is_text(field.type) and _is_text(target):  # pandas writes large_string
             continue
         return False
     return True
@@ -55,10 +61,17 @@ class PartitionedTable:
         self.compacted_trials = 0
 
     def _arrow(self, rows: list[dict[str, Any]]) -> pa.Table:
+        """Every row (a compaction) through pandas, which unifies the rows' columns."""
         table = pa.Table.from_pandas(pd.DataFrame(rows, columns=self.columns),
                                      preserve_index=False)
         return table.replace_schema_metadata({**(table.schema.metadata or {}),
                                               **self.metadata})
+
+    def _arrow_part(self, rows: list[dict[str, Any]]) -> pa.Table:
+        """A few trials' rows, straight to Arrow (a part is written per trial: keep it cheap)."""
+        names = self.columns or list(dict.fromkeys(name for row in rows for name in row))
+        table = pa.table({name: pa.array([row.get(name) for row in rows]) for name in names})
+        return table.replace_schema_metadata(self.metadata)
 
     def compact(self, rows_by_trial: dict[int, list[dict[str, Any]]]) -> None:
         """Write every trial's rows as one file in a fresh folder and swap it in."""
@@ -83,11 +96,12 @@ class PartitionedTable:
 
     def add(self, number: int, rows: list[dict[str, Any]],
             every_trial: Callable[[], dict[int, list[dict[str, Any]]]]) -> None:
-        """Write trial ``number``'s rows as a part, or compact (``every_trial()`` gives the
-        rows of every finished trial, this one included)."""
+        """Write the rows of trial ``number`` (or of several trials finished together, the
+        lowest-numbered first) as a part, or compact (``every_trial()`` gives the rows of every
+        finished trial, these included)."""
         if not rows and self.schema is not None:
             return
-        table = self._arrow(rows)
+        table = self._arrow_part(rows)
         if (self.schema is None or not _holds(self.schema, table.schema)
                 or self.parts >= max(MIN_PARTS_BEFORE_COMPACTION, self.compacted_trials)):
             self.compact(every_trial())

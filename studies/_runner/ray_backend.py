@@ -65,12 +65,16 @@ def check_reachable(address: str) -> None:
                           ) from None
 
 
-def start_ray(address: str | None, num_cpus: int | None = None) -> dict[str, float]:
+def start_ray(address: str | None, num_cpus: int | None = None,
+              workers: int | None = None) -> dict[str, float]:
     """Join the cluster at ``address`` (or ``$RAY_ADDRESS``), else start a local one.
 
     Args:
         address: ``host:port`` of a cluster's GCS, ``auto``, or None for a local Ray.
         num_cpus: CPUs of a local Ray (None: all of this machine's).
+        workers: worker processes a local Ray keeps alive when idle (the trial slots). Ray's
+            default keeps as many as it has CPUs and kills the rest once idle, so trials with
+            fractions of a CPU would each start a fresh Python worker.
 
     Returns:
         The cluster's total resources, e.g. ``{"CPU": 2.0, "GPU": 0.0}``.
@@ -85,6 +89,8 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> dict[str, flo
         logging.getLogger(_AUTH_NOTICE_LOGGER).setLevel(logging.ERROR)
     _raylet_messages_to_log()
     local = {} if address else {"num_cpus": num_cpus, "include_dashboard": False}
+    if not address and workers:
+        local["_system_config"] = {"num_workers_soft_limit": int(workers)}
     ray.init(address=address, configure_logging=False, log_to_driver=False,
              ignore_reinit_error=True, **local)
     resources = ray.cluster_resources()

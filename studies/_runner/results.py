@@ -175,13 +175,21 @@ class ResultsWriter:
         self._queue.put(trial.number)
 
     def _write_as_trials_finish(self) -> None:
-        while (number := self._queue.get()) is not None:
+        """One part per table for the trials finished since the last write (a batch when
+        they finish faster than parts are written), until :meth:`close`."""
+        while True:
+            numbers = [self._queue.get()]
+            while numbers[-1] is not None and not self._queue.empty() and len(numbers) < 256:
+                numbers.append(self._queue.get_nowait())
+            batch = sorted(n for n in numbers if n is not None)
             for name, table in self._tables.items():
                 with self._lock:
-                    rows = self._rows[name][number]
-                if name == "acc_matrix" and not rows and table.schema is None:
+                    rows = [row for n in batch for row in self._rows[name][n]]
+                if not batch or (name == "acc_matrix" and not rows and table.schema is None):
                     continue
-                table.add(number, rows, lambda name=name: self._snapshot(name))
+                table.add(batch[0], rows, lambda name=name: self._snapshot(name))
+            if numbers[-1] is None:
+                return
 
     def _snapshot(self, name: str) -> dict[int, list[dict[str, Any]]]:
         with self._lock:

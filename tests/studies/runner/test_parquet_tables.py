@@ -67,3 +67,19 @@ def test_a_single_file_table_of_version_2_is_replaced(tmp_path):
     table = PartitionedTable(tmp_path, "trials", None, META)
     table.compact({0: _rows(0), 1: _rows(1)})
     assert table.path.is_dir() and len(pd.read_parquet(table.path)) == 4
+
+
+def test_parts_of_a_steady_study_never_compact(tmp_path):
+    """Rows like the runner's (strings, ints, floats, None) go to parts after the first
+    compaction: the folder's compacted schema (written through pandas) holds them."""
+    table = PartitionedTable(tmp_path, "trials", None, META)
+    rows = {0: _rows(0, state="COMPLETE", error=None, device="cpu", param_lr=0.1)}
+    table.compact(rows)
+    for number in range(1, 6):
+        rows[number] = _rows(number, state="FAIL", error="boom", device="cpu", param_lr=0.2)
+        table.add(number, rows[number], lambda: dict(rows))
+    # the first error string cannot go where the compacted folder has only nulls: that trial
+    # compacts, the four after it are parts
+    assert len(list(table.path.iterdir())) == 5
+    errors = pd.read_parquet(table.path).error
+    assert errors.isna().sum() == 2 and (errors.dropna() == "boom").sum() == 10
