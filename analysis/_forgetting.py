@@ -3,18 +3,15 @@ accuracy, backward transfer and forgetting against beta_output."""
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from analysis import metrics  # noqa: E402
-from analysis._load import StudyResults  # noqa: E402
+from analysis import metrics
+from analysis._figures import SIZE  # also selects the Agg backend and the seaborn theme
+from analysis._load import StudyResults
 
 BETA = "final_beta_output"
 MEASURES = {"acc": "final accuracy ACC (%)", "bwt": "backward transfer BWT (points)",
@@ -44,7 +41,7 @@ def accuracy_heatmap(matrix: pd.DataFrame, title: str) -> Figure:
 
 def task_curves(matrix: pd.DataFrame, title: str) -> Figure:
     """Each task's accuracy from when it is learned to the end of the sequence."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=SIZE)
     for task in matrix.columns:
         column = matrix[task].dropna()
         ax.plot(column.index, column.to_numpy(), marker="o", ms=3, label=f"task {task}")

@@ -29,6 +29,10 @@ class Reference:
 
 
 _PTB = ("hyperlstm_ptb", "hyperlstm_ablation")
+_PTB_SOURCE = f"{HA_2017}, Table 3 (character-level Penn Treebank)"
+_MNIST_SOURCE = f"{HA_2017}, sec. 4.1 (MNIST)"
+_CIFAR_SOURCE = f"{HA_2017}, Table 2 (CIFAR-10)"
+_HYPERCL_SOURCE = f"{VON_OSWALD_2020}, Table 1 (task given)"
 _MNIST_NOTE = ("the paper counts the 7x7 layer alone (12,544 plain, 4,244 generated); plotted at "
                "the whole network's count, as hnet_core builds it")
 _CIFAR = ("static_hnet_cifar10",)
@@ -36,26 +40,20 @@ _HYPERCL_NOTE = ("plotted at the hypernetwork's trainable parameters for the pap
                  "as hnet_core builds it (compression ratio in docs/results.md)")
 
 REFERENCES: tuple[Reference, ...] = (
-    Reference(_PTB, "LSTM, 1000 units", "test_bpc", 1.312, 4_250_000,
-              f"{HA_2017}, Table 3 (character-level Penn Treebank)"),
-    Reference(_PTB, "LN HyperLSTM, 1000 units", "test_bpc", 1.250, 4_920_000,
-              f"{HA_2017}, Table 3 (character-level Penn Treebank)"),
+    Reference(_PTB, "LSTM, 1000 units", "test_bpc", 1.312, 4_250_000, _PTB_SOURCE),
+    Reference(_PTB, "LN HyperLSTM, 1000 units", "test_bpc", 1.250, 4_920_000, _PTB_SOURCE),
     Reference(("static_hnet_mnist",), "convnet, plain 7x7 layer", "test_error", 0.72, 21_210,
-              f"{HA_2017}, sec. 4.1 (MNIST)", _MNIST_NOTE),
+              _MNIST_SOURCE, _MNIST_NOTE),
     Reference(("static_hnet_mnist",), "convnet, generated 7x7 layer", "test_error", 0.76,
-              12_910, f"{HA_2017}, sec. 4.1 (MNIST)", _MNIST_NOTE),
-    Reference(_CIFAR, "WRN 40-1", "test_error", 6.73, 563_000,
-              f"{HA_2017}, Table 2 (CIFAR-10)"),
-    Reference(_CIFAR, "hyper WRN 40-1", "test_error", 8.02, 97_000,
-              f"{HA_2017}, Table 2 (CIFAR-10)"),
-    Reference(_CIFAR, "WRN 40-2", "test_error", 5.66, 2_236_000,
-              f"{HA_2017}, Table 2 (CIFAR-10)"),
-    Reference(_CIFAR, "hyper WRN 40-2", "test_error", 7.23, 148_000,
-              f"{HA_2017}, Table 2 (CIFAR-10)"),
+              12_910, _MNIST_SOURCE, _MNIST_NOTE),
+    Reference(_CIFAR, "WRN 40-1", "test_error", 6.73, 563_000, _CIFAR_SOURCE),
+    Reference(_CIFAR, "hyper WRN 40-1", "test_error", 8.02, 97_000, _CIFAR_SOURCE),
+    Reference(_CIFAR, "WRN 40-2", "test_error", 5.66, 2_236_000, _CIFAR_SOURCE),
+    Reference(_CIFAR, "hyper WRN 40-2", "test_error", 7.23, 148_000, _CIFAR_SOURCE),
     Reference(("hypercl_pmnist",), "HNET, PermutedMNIST-10", "final_acc", 97.57, 2_029_939,
-              f"{VON_OSWALD_2020}, Table 1 (task given)", _HYPERCL_NOTE),
+              _HYPERCL_SOURCE, _HYPERCL_NOTE),
     Reference(("hypercl_splitmnist", "hypercl_ablation"), "HNET, SplitMNIST", "final_acc",
-              99.79, 465_672, f"{VON_OSWALD_2020}, Table 1 (task given)", _HYPERCL_NOTE),
+              99.79, 465_672, _HYPERCL_SOURCE, _HYPERCL_NOTE),
 )
 
 

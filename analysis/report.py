@@ -38,6 +38,7 @@ from analysis._tables import to_html, write_table
 from analysis.references import references_for
 
 TOP_CURVES = 5
+BEST_SHOWN = 10
 
 
 def describe(fig: Figure) -> list[dict]:
@@ -95,7 +96,7 @@ def _title(results: StudyResults, what: str) -> str:
     return f"{results.name}: {what}"
 
 
-def _efficiency(results: StudyResults, table, out: _Output) -> Section:
+def _efficiency(results: StudyResults, table, best, out: _Output) -> Section:
     section = Section("Parameter efficiency and best trials")
     info = results.info
     objective = info.objectives[0]
@@ -112,7 +113,7 @@ def _efficiency(results: StudyResults, table, out: _Output) -> Section:
     if not refs.empty:
         out.table(section, "references", refs[["label", "metric", "value", "params", "source",
                                                 "note"]], "Published points on the figure")
-    out.table(section, "best_trials", best_trials(table, info), "Best trials")
+    out.table(section, "best_trials", best.head(BEST_SHOWN), "Best trials")
     return section
 
 
@@ -203,7 +204,7 @@ def build_report(study: str, results_dir: str | Path = "results", out: str | Pat
     best = best_trials(table, results.info, k=len(table))
     notes = [] if not best.empty else [
         "No trial has completed yet: this report shows what there is."]
-    sections = [_efficiency(results, table, output)]
+    sections = [_efficiency(results, table, best, output)]
     if results.info.family == "continual":
         sections.append(_forgetting_section(
             results, int(best.trial.iloc[0]) if not best.empty else None, output))

@@ -112,6 +112,12 @@ def start_run(study: optuna.Study) -> str:
     return run_id
 
 
+def trainable_params(record: dict[str, Any]) -> int | None:
+    """The trial's trainable-parameter count, as its first seed reported it (None if not)."""
+    finals = list(record.get("final_metrics", {}).values())
+    return int(finals[0]["params"]) if finals and "params" in finals[0] else None
+
+
 def result_line(record: dict[str, Any], metrics: list[str]) -> str:
     """A trial at a glance: its metrics at the last epoch (mean over seeds), trainable
     parameters, epochs and seeds run, wall time; e.g.
@@ -121,8 +127,8 @@ def result_line(record: dict[str, Any], metrics: list[str]) -> str:
              for name in metrics if finals and all(name in f for f in finals)
              and name != "params"]
     parts = [", ".join(shown)] if shown else []
-    if finals and "params" in finals[0]:
-        parts.append(f"{int(finals[0]['params']):,} params")
+    if (params := trainable_params(record)) is not None:
+        parts.append(f"{params:,} params")
     if finals:
         epochs = max(int(f.get("epoch", 0)) for f in finals)
         parts.append(f"{epochs} epochs x {len(finals)} seed{'s' if len(finals) > 1 else ''}")
@@ -205,9 +211,8 @@ class Driver:
         # optuna.Trial.set_system_attr is deprecated; the storage's own method is not.
         trial.storage.set_trial_system_attr(trial._trial_id, RECORD_KEY, record)
         trial.set_user_attr("result", result_line(record, list(self.spec.metrics)))
-        finals = list(record.get("final_metrics", {}).values())
-        if finals and "params" in finals[0]:
-            trial.set_user_attr("trainable_params", int(finals[0]["params"]))
+        if (params := trainable_params(record)) is not None:
+            trial.set_user_attr("trainable_params", params)
         if "error" in record:
             trial.set_user_attr("error", record["error"])
 

@@ -13,7 +13,6 @@ when a run starts and ends, on such a schema change, and when the parts outnumbe
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable
@@ -111,7 +110,3 @@ class PartitionedTable:
         os.replace(staged, self.path / f"part-{number:09d}.parquet")
         self.parts += 1
 
-
-def table_metadata(schema_key: bytes, version: str, study_key: bytes,
-                   study_info: dict[str, Any]) -> dict[bytes, bytes]:
-    return {schema_key: version.encode(), study_key: json.dumps(study_info).encode()}

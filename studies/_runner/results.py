@@ -28,6 +28,7 @@ reads a table whole.
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from pathlib import Path
@@ -35,7 +36,7 @@ from typing import Any
 
 import optuna
 
-from studies._runner.parquet_tables import PartitionedTable, table_metadata
+from studies._runner.parquet_tables import PartitionedTable
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
@@ -137,7 +138,8 @@ class ResultsWriter:
                            **(study_info or {})}
         self.runs = {key.removeprefix("run_"): value for key, value in study.user_attrs.items()
                      if key.startswith("run_")}
-        metadata = table_metadata(SCHEMA_KEY, SCHEMA_VERSION, STUDY_KEY, self.study_info)
+        metadata = {SCHEMA_KEY: SCHEMA_VERSION.encode(),
+                    STUDY_KEY: json.dumps(self.study_info).encode()}
         self._tables = {
             "trials": PartitionedTable(folder, "trials", None, metadata),
             "epochs": PartitionedTable(folder, "epochs", EPOCH_COLUMNS, metadata),
@@ -182,11 +184,11 @@ class ResultsWriter:
             while numbers[-1] is not None and not self._queue.empty() and len(numbers) < 256:
                 numbers.append(self._queue.get_nowait())
             batch = sorted(n for n in numbers if n is not None)
-            for name, table in self._tables.items():
+            for name, table in self._tables.items() if batch else ():
                 with self._lock:
                     rows = [row for n in batch for row in self._rows[name][n]]
-                if not batch or (name == "acc_matrix" and not rows and table.schema is None):
-                    continue
+                if name == "acc_matrix" and not rows and table.schema is None:
+                    continue  # not a continual-learning study (yet)
                 table.add(batch[0], rows, lambda name=name: self._snapshot(name))
             if numbers[-1] is None:
                 return

@@ -218,10 +218,10 @@ def run_session(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the runner reports trials itself
     p = plan(args)
     claim = claim_study(p.storage_url, p.study_name)
-    seeds = len(p.config.seeds)
-    resources = ray_backend.start_ray(p.address, args.ray_cpus,
-                                      workers=p.jobs and (p.jobs + PREFETCH) * seeds)
     try:
+        seeds = len(p.config.seeds)
+        resources = ray_backend.start_ray(p.address, args.ray_cpus,
+                                          workers=p.jobs and (p.jobs + PREFETCH) * seeds)
         jobs = p.jobs or trial_slots(p.config, resources, args.jobs)
         study = _open_study(open_storage(p.storage_url), p.study_name,
                             [p.spec.metrics[o] for o in p.objectives],
