@@ -27,7 +27,6 @@ import uuid
 from pathlib import Path
 
 import optuna
-import ray
 
 from studies._runner import driver as _driver
 from studies._runner import ray_backend as _ray_backend
@@ -36,15 +35,6 @@ from studies._runner.progress import Progress
 from studies._runner.results import ResultsWriter
 from studies._runner.storage import fail_stale_trials, open_storage
 from studies.synthetic import SPEC
-
-
-def _warm_up_workers(slots: int, cpus: float) -> None:
-    """One Ray worker per slot, started as the first trials would start them."""
-    tasks = [_ray_backend.submit_seed(SPEC.trial, SPEC.presets["smoke"], {"x": 0.0}, 0, cpus,
-                                      0.0) for _ in range(slots)]
-    for task in tasks:
-        for ref in task:
-            ray.get(ref)
 
 
 def _storage_url(kind: str, folder: Path) -> str:
@@ -65,12 +55,9 @@ def measure(slots: int, trials: int, storage: str, sleep: float, epochs: int,
         folder = Path(tmp)
         os.environ["RAY_TMPDIR"] = str(folder / "ray")
         began = time.perf_counter()
-        _ray_backend.start_ray(None, num_cpus=cpus, workers=slots + _driver.PREFETCH)
+        _ray_backend.start_ray(None, num_cpus=cpus)
         ray_start = time.perf_counter() - began
         try:
-            began = time.perf_counter()
-            _warm_up_workers(slots, config.cpus_per_trial)
-            workers_start = time.perf_counter() - began
             study = optuna.create_study(
                 study_name=f"bench-{uuid.uuid4().hex[:8]}",
                 storage=open_storage(_storage_url(storage, folder)),
@@ -83,6 +70,9 @@ def measure(slots: int, trials: int, storage: str, sleep: float, epochs: int,
                 progress.trial_finished = lambda trial, best: None  # no per-trial lines
                 driver = _driver.Driver(SPEC, config, settings, study, progress, results,
                                         _driver.start_run(study))
+                began = time.perf_counter()
+                driver.workers.start(slots)
+                workers_start = time.perf_counter() - began
                 began = time.perf_counter()
                 driver.run()
                 wall = time.perf_counter() - began

@@ -1,8 +1,10 @@
 """The driver: Optuna decides, Ray runs, the driver alone writes the storage and the Parquet files.
 
 ``study.optimize`` runs with ``n_jobs`` = concurrent trial slots. Each slot's objective samples
-the parameters, starts one Ray task per seed, and reads their per-epoch metrics in lockstep: it
-reports the seed mean to Optuna, asks the pruner, and cancels the tasks when pruned. A raised
+the parameters, starts each seed on a worker of the driver's pool of Ray actors
+(:class:`~studies._runner.ray_backend.SeedWorkers`), and reads their per-epoch metrics in
+lockstep: it reports the seed mean to Optuna, asks the pruner, and stops the seeds when pruned.
+A raised
 exception, a dead worker or a non-finite objective becomes a FAIL trial with its error text; the
 study stops once more trials than ``max_failures`` have failed in this run.
 """
@@ -32,7 +34,7 @@ from studies._runner.results import RECORD_KEY, ResultsWriter
 from studies._runner.spec import RUNNER_FIELDS, StudyConfig, StudySpec
 
 DONE = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-PREFETCH = 1  # trials prepared and queued in Ray beyond the running slots
+PREFETCH = 1  # trials asked and sampled beyond the running slots, waiting for a worker
 
 
 class TrialFailed(Exception):
@@ -147,6 +149,8 @@ class Driver:
         self.spec, self.config, self.settings = spec, config, settings
         self.study, self.progress, self.results, self.run_id = study, progress, results, run_id
         self.failures = 0
+        self.workers = ray_backend.SeedWorkers(config.cpus_per_trial, config.gpus_per_trial,
+                                               settings.jobs, len(config.seeds))
         self._lock = threading.Lock()
         self._serialize_ask(study)
         completed = study.get_trials(deepcopy=False, states=(DONE[0],))
@@ -178,16 +182,13 @@ class Driver:
         # One user attribute written once per trial: storage writes are the driver's main cost.
         record: dict[str, Any] = {"run": self.run_id, "seeds": seeds, "epochs": [],
                                   "final_metrics": {}}
-        tasks: dict[int, ray.ObjectRefGenerator] = {}
+        runs: dict[int, ray_backend.SeedRun] = {}
         try:
             params = self.spec.search_space(trial, self.config)
             self.progress.trial_started(trial.number, params)
-            for seed in seeds:
-                tasks[seed] = ray_backend.submit_seed(
-                    self.spec.trial, self.config, params, seed, self.config.cpus_per_trial,
-                    self.config.gpus_per_trial)
-            record["tasks"] = {str(seed): ray.get(next(task)) for seed, task in tasks.items()}
-            self._follow(trial, tasks, record)
+            runs = self.workers.submit(self.spec.trial, self.config, params, seeds)
+            record["tasks"] = {str(seed): run.next() for seed, run in runs.items()}
+            self._follow(trial, dict(runs), record)
             return self._objective_values(record)
         except optuna.TrialPruned:
             raise
@@ -199,8 +200,7 @@ class Driver:
                                else f"{type(err).__name__}: {err}")
             raise TrialFailed(record["error"]) from err
         finally:
-            for task in tasks.values():  # the seeds still running (pruned, failed)
-                ray_backend.cancel(task)
+            self.workers.release(runs.values())  # seeds still running are stopped
             record["wall_time_s"] = time.perf_counter() - began
             self._write_record(trial, record)
 
@@ -221,16 +221,15 @@ class Driver:
                   for name in self.settings.objectives]
         return values[0] if len(values) == 1 else values
 
-    def _follow(self, trial: optuna.Trial, tasks: dict, record: dict[str, Any]) -> None:
-        """Read every seed's epochs in lockstep, reporting the mean and pruning. A seed's task
-        leaves ``tasks`` once it has yielded its last epoch, so only unfinished ones are
-        cancelled (cancelling a finished task would cost Ray its worker process)."""
-        live, finals = tasks, record["final_metrics"]
+    def _follow(self, trial: optuna.Trial, live: dict[int, ray_backend.SeedRun],
+                record: dict[str, Any]) -> None:
+        """Read every seed's epochs in lockstep, reporting the mean and pruning; a seed leaves
+        ``live`` once it has ended."""
+        finals = record["final_metrics"]
         while live:
-            for seed, task in list(live.items()):
-                try:
-                    metrics = ray.get(next(task))
-                except StopIteration:
+            for seed, run in list(live.items()):
+                metrics = run.next()
+                if metrics is None:
                     del live[seed]
                     continue
                 record["epochs"].append({"seed": seed, **metrics})
@@ -289,19 +288,23 @@ class Driver:
     def run(self) -> int:
         """Optimize until ``n_trials`` trials are done or, with a grid, every point has run
         (failed ones stay failed); returns the process exit code."""
-        while self.done() < self.config.n_trials and self.failures <= self.config.max_failures:
-            n_trials = self.config.n_trials - self.done()
-            grid_left = self._grid_points_left()
-            if grid_left is not None:
-                # Optuna's grid sampler repeats a point once every point is taken, so never
-                # ask for more trials than points are left (prefetching included).
-                n_trials = min(n_trials, grid_left)
-                if n_trials == 0:
-                    break
-            # One thread more than there are slots: it asks Optuna for the next trial and
-            # queues its task in Ray while the others run, so Optuna's per-trial storage work
-            # (ask, tell: ~20 ms on SQLite) is off the slots' critical path.
-            self.study.optimize(self.objective, n_trials=n_trials,
-                                n_jobs=min(self.settings.jobs + PREFETCH, n_trials),
-                                catch=(TrialFailed,), callbacks=[self._finished])
+        try:
+            while (self.done() < self.config.n_trials
+                   and self.failures <= self.config.max_failures):
+                n_trials = self.config.n_trials - self.done()
+                grid_left = self._grid_points_left()
+                if grid_left is not None:
+                    # Optuna's grid sampler repeats a point once every point is taken, so
+                    # never ask for more trials than points are left (prefetching included).
+                    n_trials = min(n_trials, grid_left)
+                    if n_trials == 0:
+                        break
+                # One thread more than there are slots: it asks Optuna for the next trial
+                # and waits for a worker while the others run, so Optuna's per-trial storage
+                # work (ask, suggest) is off the slots' critical path.
+                self.study.optimize(self.objective, n_trials=n_trials,
+                                    n_jobs=min(self.settings.jobs + PREFETCH, n_trials),
+                                    catch=(TrialFailed,), callbacks=[self._finished])
+        finally:
+            self.workers.close()
         return 1 if self.failures > self.config.max_failures else 0

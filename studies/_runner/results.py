@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,10 @@ SCHEMA_KEY = b"hnet_studies.schema_version"
 STUDY_KEY = b"hnet_studies.study"
 ACC_PREFIX = "acc_task_"
 RECORD_KEY = "hnet_studies:record"
+#: A part holds the trials finished within this many seconds of the first of them: at dozens
+#: of trials a second, one part per trial would cost the driver more than the trials' records.
+BATCH_WINDOW_S = 0.5
+BATCH_MAX_TRIALS = 1024
 EPOCH_COLUMNS = ["study", "trial", "seed", "epoch", "split", "metric", "value"]
 ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
 
@@ -177,12 +182,17 @@ class ResultsWriter:
         self._queue.put(trial.number)
 
     def _write_as_trials_finish(self) -> None:
-        """One part per table for the trials finished since the last write (a batch when
-        they finish faster than parts are written), until :meth:`close`."""
+        """One part per table for the trials finished within :data:`BATCH_WINDOW_S` of each
+        other, until :meth:`close` (a trial's rows are on disk at most that long after the
+        trial; a killed driver's are rebuilt from the storage by the next run)."""
         while True:
             numbers = [self._queue.get()]
-            while numbers[-1] is not None and not self._queue.empty() and len(numbers) < 256:
-                numbers.append(self._queue.get_nowait())
+            deadline = time.monotonic() + BATCH_WINDOW_S
+            while numbers[-1] is not None and len(numbers) < BATCH_MAX_TRIALS:
+                try:
+                    numbers.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
             batch = sorted(n for n in numbers if n is not None)
             for name, table in self._tables.items() if batch else ():
                 with self._lock:

@@ -20,7 +20,6 @@ from hnet_core.data import DatasetError
 from studies._runner import ray_backend
 from studies._runner.config import ConfigError, apply_overrides
 from studies._runner.driver import (
-    PREFETCH,
     Driver,
     RunSettings,
     make_pruner,
@@ -219,9 +218,7 @@ def run_session(args: argparse.Namespace) -> int:
     p = plan(args)
     claim = claim_study(p.storage_url, p.study_name)
     try:
-        seeds = len(p.config.seeds)
-        resources = ray_backend.start_ray(p.address, args.ray_cpus,
-                                          workers=p.jobs and (p.jobs + PREFETCH) * seeds)
+        resources = ray_backend.start_ray(p.address, args.ray_cpus)
         jobs = p.jobs or trial_slots(p.config, resources, args.jobs)
         study = _open_study(open_storage(p.storage_url), p.study_name,
                             [p.spec.metrics[o] for o in p.objectives],

@@ -50,7 +50,7 @@ def test_failures_become_fail_rows_and_the_study_finishes(runner):
     assert trials.loc[0.8, "state"] == "FAIL"
     assert trials.loc[0.8, "error"] == "RuntimeError: synthetic failure at x=0.8"
     assert trials.loc[-0.9, "error"] == "objective valid_loss is nan"
-    assert trials.loc[0.9, "error"].startswith("WorkerCrashedError")
+    assert trials.loc[0.9, "error"].startswith("ActorDiedError")  # its worker died
     # the terminal: one quiet line per trial (the FAIL ones with their error), nothing of Ray's
     shown = done.stdout + done.stderr
     assert "(raylet)" not in shown and "Token authentication" not in shown

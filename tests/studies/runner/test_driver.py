@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import time
 
 import optuna
 import pytest
-import ray
 
 from studies._runner import ray_backend
 from studies._runner.driver import Driver, RunSettings
@@ -39,12 +39,54 @@ def _torch_threads(config, params: dict, seed: int):
 @pytest.mark.parametrize("order", [(2.0, 1.0), (1.0, 2.0)])
 def test_torch_in_a_task_uses_the_task_cpus(local_ray, order):
     """Whether or not the worker imported torch before, the trial's torch has as many
-    threads as its task has CPUs."""
+    threads as its seed has CPUs."""
     for cpus in order:
-        task = ray_backend.submit_seed(_torch_threads, None, {}, 0, cpus, 0.0)
-        placement, metrics = (ray.get(ref) for ref in task)
-        assert placement["device"] == "cpu"
+        workers = ray_backend.SeedWorkers(cpus, 0.0, slots=1, seeds=1)
+        run = workers.submit(_torch_threads, None, {}, [0])[0]
+        placement, metrics, end = run.next(), run.next(), run.next()
+        workers.release([run])
+        workers.close()
+        assert placement["device"] == "cpu" and end is None
         assert metrics["threads"] == placement["threads"] == int(cpus)
+
+
+def _epochs_of_a_tenth_second(config, params: dict, seed: int):
+    for epoch in range(1, int(params["epochs"]) + 1):
+        time.sleep(0.1)
+        yield {"epoch": epoch, "seed": seed}
+
+
+def test_a_stopped_seed_frees_its_worker_within_an_epoch(local_ray):
+    """A pruned trial's seed stops at its next epoch: the next trial on its worker starts then,
+    not after the 5 s the seed had left."""
+    workers = ray_backend.SeedWorkers(1.0, 0.0, slots=1, seeds=1)
+    run = workers.submit(_epochs_of_a_tenth_second, None, {"epochs": 50}, [0])[0]
+    assert run.next()["threads"] == 1 and run.next()["epoch"] == 1
+    workers.release([run])
+    began = time.perf_counter()
+    following = workers.submit(_epochs_of_a_tenth_second, None, {"epochs": 1}, [0])[0]
+    assert following.worker is run.worker
+    assert following.next() is not None and following.next()["epoch"] == 1
+    assert time.perf_counter() - began < 2.0
+    workers.release([following])
+    workers.close()
+
+
+def test_more_seeds_than_fit_run_in_turn(local_ray, tmp_path):
+    """Three seeds of 1 CPU on a 2-CPU Ray: two at once, the third after on one of their
+    workers; every trial completes with all three."""
+    config = dataclasses.replace(SPEC.presets["smoke"], n_trials=3, seeds=(1, 2, 3),
+                                 cpus_per_trial=1.0, sleep_s=0.0)
+    study = optuna.create_study(study_name="seeds",
+                                storage=open_storage(f"sqlite:///{tmp_path / 'o.db'}"))
+    settings = RunSettings("seeds", SPEC.objectives, tmp_path / "seeds", jobs=1)
+    with ResultsWriter(study, list(SPEC.objectives), settings.results_dir) as results, \
+            Progress("seeds", config.n_trials, 0, SPEC.objectives[0], quiet=True) as progress:
+        driver = Driver(SPEC, config, settings, study, progress, results, "run0")
+        assert driver.workers.per_trial == 2
+        assert driver.run() == 0
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    assert all(set(trial_record(t)["final_metrics"]) == {"1", "2", "3"} for t in study.trials)
 
 
 def _search_space_that_fails_at_run_time(trial: optuna.Trial, config) -> dict:
