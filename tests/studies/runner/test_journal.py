@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import optuna
-from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.storages.journal import JournalStorage
 from optuna.trial import TrialState
 
-from studies._runner.journal import open_journal
+from studies._runner.journal import FlushedJournalBackend, open_journal
 
 WAITING = (TrialState.WAITING,)
 
@@ -18,7 +18,7 @@ def _waiting_numbers(storage: JournalStorage, study_id: int) -> list[int]:
 def test_waiting_trials_are_found_as_a_full_scan_finds_them(tmp_path):
     path = tmp_path / "optuna.journal"
     indexed = open_journal(path)
-    other_writer = JournalStorage(JournalFileBackend(str(path)))  # another process's view
+    other_writer = JournalStorage(FlushedJournalBackend(path))  # Optuna's scan; another writer
     study = optuna.create_study(study_name="queue", storage=indexed)
     study_id = study._study_id
 
