@@ -5,7 +5,8 @@
 
 Each round times one forward+backward pass (sequence ``--seq``, ``--hidden`` units, 50 inputs)
 of every model in turn, so machine noise hits all alike; the JSON printed has the median tokens/s
-of each, its ratio to nn.LSTM, and the peak memory of one pass over what the model holds before it
+of each with its range over rounds, its ratio to nn.LSTM (of the medians, and the median and
+range of the rounds' ratios), and the peak memory of one pass over what the model holds before it
 (CUDA: peak allocated; CPU: peak resident set sampled every millisecond, in a fresh process per
 model).
 """
@@ -132,9 +133,15 @@ def measure(args: argparse.Namespace) -> dict:
     results = {}
     for name, samples in times.items():
         rate = tokens / statistics.median(samples)
+        # this round's time of nn.LSTM over this model's: the noise a reader should see
+        ratios = [ref / own for ref, own in zip(times["nn.LSTM"], samples, strict=True)]
         results[name] = {
             "tokens_per_s": round(rate, 1),
+            "tokens_per_s_range": [round(tokens / max(samples), 1),
+                                   round(tokens / min(samples), 1)],
             "ratio_vs_nn_lstm": round(rate / reference, 3),
+            "ratio_median_of_rounds": round(statistics.median(ratios), 3),
+            "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
             "peak_mib": round(_cpu_peak(name, args) if device.type == "cpu"
                               else peak_memory_mib(name, args), 1),
         }

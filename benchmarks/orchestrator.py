@@ -2,17 +2,19 @@
 
     python benchmarks/orchestrator.py                          # the curve (about 10 min)
     python benchmarks/orchestrator.py --runs 16:1000 --storage sqlite
+    python benchmarks/orchestrator.py --runs 64:1000 --sleep 0.4    # 2-s trials
 
 Each run is ``slots:trials`` of the built-in ``synthetic`` study (random sampler, ``--epochs``
 epochs of ``--sleep`` seconds, so 0.5-s trials by default) with ``--cpus / slots`` CPUs per
 trial on a local Ray of ``--cpus`` CPUs. Everything but the trial's work is real: the storage
-(a journal file by default), one Ray task per trial, a report and prune check per epoch, the
-trial's record, Parquet written as trials finish. Ray's start and the workers' first start are
-timed apart. Per run: wall time, ideal time ``trials x epochs x sleep / slots``, efficiency
-``ideal / wall`` and finished trials per second. Prints JSON with ``slots<N>`` entries (the
-last run of each slot count), ``slots16.efficiency`` and ``capacity_trials_per_s`` (the
-highest finishing rate of any run: the driver's capacity when that run was driver-bound).
-Targets (issue #12): ``slots16.efficiency >= 0.9`` and ``capacity_trials_per_s >= 50``.
+(a journal file by default), the driver's pool of Ray actors (a worker per slot), a report and
+prune check per epoch, the trial's record, Parquet written as trials finish. Ray's start and
+the workers' start are timed apart. Per run: wall time, ideal time ``trials x epochs x sleep /
+slots``, efficiency ``ideal / wall`` and finished trials per second. Prints JSON with
+``slots<N>`` entries (the last run of each slot count), ``slots16.efficiency`` and
+``capacity_trials_per_s`` (the highest finishing rate of any run: the driver's capacity when
+that run was driver-bound). Targets (issue #12): ``slots16.efficiency >= 0.9`` and
+``capacity_trials_per_s >= 50``.
 """
 
 from __future__ import annotations

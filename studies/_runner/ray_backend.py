@@ -134,6 +134,7 @@ class SeedWorker:
 
     def __init__(self) -> None:
         self._stopped: set[int] = set()
+        self._last_ended = -1  # runs come in the order of their ids (one caller at a time)
 
     def run(self, run_id: int, trial_fn: TrialFunction, config: Any, params: dict, seed: int,
             threads: int) -> Iterator[dict]:
@@ -149,6 +150,7 @@ class SeedWorker:
                 yield metrics
         finally:
             self._stopped.discard(run_id)
+            self._last_ended = run_id
 
     @ray.method(concurrency_group="control")
     def ready(self) -> bool:
@@ -158,7 +160,8 @@ class SeedWorker:
     @ray.method(concurrency_group="control")
     def stop(self, run_id: int) -> None:
         """End run ``run_id`` before its next epoch is reported (its current one finishes)."""
-        self._stopped.add(run_id)
+        if run_id > self._last_ended:  # running or queued; an ended one needs nothing
+            self._stopped.add(run_id)
 
 
 @dataclass

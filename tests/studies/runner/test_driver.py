@@ -97,7 +97,7 @@ def _search_space_that_fails_at_run_time(trial: optuna.Trial, config) -> dict:
 
 
 def test_a_failing_search_space_is_a_counted_failure(local_ray, tmp_path):
-    """What fails between ``ask`` and the Ray task is a FAIL trial, and the budget stops it."""
+    """What fails between ``ask`` and the seeds' start is a FAIL trial, and the budget stops it."""
     spec = dataclasses.replace(SPEC, search_space=_search_space_that_fails_at_run_time)
     config = dataclasses.replace(spec.presets["smoke"], n_trials=50, max_failures=2,
                                  sleep_s=0.0)
