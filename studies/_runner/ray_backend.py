@@ -96,6 +96,14 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> dict[str, flo
     return {"CPU": resources.get("CPU", 0.0), "GPU": resources.get("GPU", 0.0)}
 
 
+def how_many_fit(resources: dict[str, float], cpus: float, gpus: float) -> int:
+    """How many holders of ``cpus`` CPUs and ``gpus`` GPUs the cluster's ``resources`` hold."""
+    fits = resources.get("CPU", 0.0) // cpus
+    if gpus > 0:
+        fits = min(fits, resources.get("GPU", 0.0) // gpus)
+    return int(fits)
+
+
 def stop_ray() -> None:
     if ray.is_initialized():
         ray.shutdown()
@@ -203,11 +211,7 @@ class SeedWorkers:
 
     def __init__(self, cpus: float, gpus: float, slots: int, seeds: int) -> None:
         self.cpus, self.gpus = cpus, gpus
-        resources = ray.cluster_resources()
-        fits = resources.get("CPU", 0.0) // cpus
-        if gpus > 0:
-            fits = min(fits, resources.get("GPU", 0.0) // gpus)
-        self.per_trial = int(max(1, min(seeds, fits)))
+        self.per_trial = max(1, min(seeds, how_many_fit(ray.cluster_resources(), cpus, gpus)))
         self.size = slots * self.per_trial
         self.threads = max(1, math.floor(cpus))
         self._idle: list[Any] = []
@@ -287,16 +291,12 @@ class SeedWorkers:
             self._changed.notify_all()
 
     def start(self, count: int) -> None:
-        """Start workers until ``count`` (at most ``size``) are idle: a benchmark times the
-        trials apart from the workers' start."""
-        count = min(count, self.size)
+        """Wait until ``count`` (at most ``size``) workers are idle, starting them as a trial
+        would: a benchmark times the trials apart from the workers' start."""
+        workers = self._take(min(count, self.size))
         with self._changed:
-            while len(self._alive) < count:
-                self._start_one()
-            while len(self._idle) < count:
-                if self._start_error is not None:
-                    raise self._start_error
-                self._changed.wait()
+            self._idle.extend(workers)
+            self._changed.notify_all()
 
     def close(self) -> None:
         """End every worker (a Ray shutdown does too; this is for a cluster that stays up)."""

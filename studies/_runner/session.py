@@ -125,10 +125,8 @@ def trial_slots(config: StudyConfig, resources: dict[str, float], jobs: int | No
     if jobs is not None:
         return jobs
     seeds = len(config.seeds)
-    fits = resources["CPU"] // (config.cpus_per_trial * seeds)
-    if config.gpus_per_trial > 0:
-        fits = min(fits, resources["GPU"] // (config.gpus_per_trial * seeds))
-    return max(1, int(fits))
+    return max(1, ray_backend.how_many_fit(resources, config.cpus_per_trial * seeds,
+                                           config.gpus_per_trial * seeds))
 
 
 def _open_study(storage, name: str, directions: list[str], identity: dict, sampler,

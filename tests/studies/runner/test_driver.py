@@ -72,19 +72,26 @@ def test_a_stopped_seed_frees_its_worker_within_an_epoch(local_ray):
     workers.close()
 
 
+def _run_driver(spec, config, tmp_path, name: str, jobs: int, sampler=None):
+    """``config`` run by a Driver on a new SQLite study; the study, the driver, its exit code."""
+    study = optuna.create_study(study_name=name, sampler=sampler,
+                                storage=open_storage(f"sqlite:///{tmp_path / 'o.db'}"))
+    settings = RunSettings(name, spec.objectives, tmp_path / name, jobs=jobs)
+    with ResultsWriter(study, list(spec.objectives), settings.results_dir) as results, \
+            Progress(name, config.n_trials, 0, spec.objectives[0], quiet=True) as progress:
+        driver = Driver(spec, config, settings, study, progress, results, "run0")
+        code = driver.run()
+    return study, driver, code
+
+
 def test_more_seeds_than_fit_run_in_turn(local_ray, tmp_path):
     """Three seeds of 1 CPU on a 2-CPU Ray: two at once, the third after on one of their
     workers; every trial completes with all three."""
     config = dataclasses.replace(SPEC.presets["smoke"], n_trials=3, seeds=(1, 2, 3),
                                  cpus_per_trial=1.0, sleep_s=0.0)
-    study = optuna.create_study(study_name="seeds",
-                                storage=open_storage(f"sqlite:///{tmp_path / 'o.db'}"))
-    settings = RunSettings("seeds", SPEC.objectives, tmp_path / "seeds", jobs=1)
-    with ResultsWriter(study, list(SPEC.objectives), settings.results_dir) as results, \
-            Progress("seeds", config.n_trials, 0, SPEC.objectives[0], quiet=True) as progress:
-        driver = Driver(SPEC, config, settings, study, progress, results, "run0")
-        assert driver.workers.per_trial == 2
-        assert driver.run() == 0
+    study, driver, code = _run_driver(SPEC, config, tmp_path, "seeds", jobs=1)
+    assert driver.workers.per_trial == 2
+    assert code == 0
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
     assert all(set(trial_record(t)["final_metrics"]) == {"1", "2", "3"} for t in study.trials)
 
@@ -101,17 +108,13 @@ def test_a_failing_search_space_is_a_counted_failure(local_ray, tmp_path):
     spec = dataclasses.replace(SPEC, search_space=_search_space_that_fails_at_run_time)
     config = dataclasses.replace(spec.presets["smoke"], n_trials=50, max_failures=2,
                                  sleep_s=0.0)
-    study = optuna.create_study(study_name="fails",
-                                storage=open_storage(f"sqlite:///{tmp_path / 'o.db'}"))
-    settings = RunSettings("fails", spec.objectives, tmp_path / "fails", jobs=2)
-    with ResultsWriter(study, list(spec.objectives), settings.results_dir) as results, \
-            Progress("fails", config.n_trials, 0, spec.objectives[0], quiet=True) as progress:
-        driver = Driver(spec, config, settings, study, progress, results, "run0")
-        assert driver.run() == 1
+    jobs = 2
+    study, _, code = _run_driver(spec, config, tmp_path, "fails", jobs)
+    assert code == 1
     states = [t.state for t in study.trials]
     failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
     # the budget of 2 is passed at the third failure; trials already asked may fail too
-    assert 3 <= len(failed) <= 3 + settings.jobs
+    assert 3 <= len(failed) <= 3 + jobs
     assert len(states) <= 1 + len(failed)
     assert all(trial_record(t)["error"] == "KeyError: 'no such parameter'" for t in failed)
     assert all(t.user_attrs["error"] == "KeyError: 'no such parameter'" for t in failed)
@@ -123,11 +126,7 @@ def test_a_grid_runs_each_point_once_with_more_threads_than_points(local_ray, tm
     """Optuna's grid sampler repeats points once all are taken; the driver asks for no more."""
     config = dataclasses.replace(SPEC.presets["smoke"], n_trials=10, sleep_s=0.05,
                                  grid_x=(-0.5, 0.0, 0.5))
-    study = optuna.create_study(
-        study_name="grid", storage=open_storage(f"sqlite:///{tmp_path / 'o.db'}"),
-        sampler=optuna.samplers.GridSampler(SPEC.grid(config), seed=0))
-    settings = RunSettings("grid", SPEC.objectives, tmp_path / "grid", jobs=4)
-    with ResultsWriter(study, list(SPEC.objectives), settings.results_dir) as results, \
-            Progress("grid", config.n_trials, 0, SPEC.objectives[0], quiet=True) as progress:
-        assert Driver(SPEC, config, settings, study, progress, results, "run0").run() == 0
+    sampler = optuna.samplers.GridSampler(SPEC.grid(config), seed=0)
+    study, _, code = _run_driver(SPEC, config, tmp_path, "grid", jobs=4, sampler=sampler)
+    assert code == 0
     assert sorted(t.params["x"] for t in study.trials) == [-0.5, 0.0, 0.5]
