@@ -55,6 +55,7 @@ class HyperCLConfig(StudyConfig):
     beta_low, beta_high, lr_low, lr_high: log-scale ranges searched.
     task_embedding_size, num_chunks, chunk_embedding_size, hnet_hidden, beta_output, lr: the
         fixed values (``--sampler grid``, the ablation).
+    hnet_activation: the hypernetwork's hidden activation (``elu`` or ``relu``).
     chunk_size: a chunk size to use whenever a trial's chunk count is the one it gives (the
         paper's 78000 gives 28 chunks, the last one cut); other counts use ceil(P / count).
     """
@@ -85,9 +86,11 @@ class HyperCLConfig(StudyConfig):
     beta_output: float = 0.01
     lr: float = 1e-4
     chunk_size: int | None = None
+    hnet_activation: str = "elu"
 
     def validate(self) -> None:
         one_of(self, "benchmark", ("pmnist", "splitmnist"))
+        one_of(self, "hnet_activation", ("relu", "elu"))
         at_least(self, 1, "num_tasks", "target_hidden", "iterations", "batch_size",
                  "max_eval_examples", "reg_tasks_per_step", "task_embedding_sizes",
                  "chunk_counts", "chunk_embedding_sizes", "task_embedding_size", "num_chunks",
@@ -152,7 +155,7 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
         hidden=parse_sizes(params.get("hnet_hidden", config.hnet_hidden)),
         chunk_size=chunk_size if num_chunks > 1 else None,
         chunk_embedding_size=params.get("chunk_embedding_size", config.chunk_embedding_size),
-        activation="elu")
+        activation=config.hnet_activation)
     train = ContinualTrainConfig(
         method=method, iterations=config.iterations, batch_size=config.batch_size,
         lr=params.get("lr", config.lr), beta_output=params.get("beta_output",
@@ -201,7 +204,8 @@ PRESETS = {
         max_eval_examples=2000, chunk_counts=(4, 8, 16), task_embedding_sizes=(8, 24),
         chunk_embedding_sizes=(8, 16), hnet_hidden_choices=("10x10", "25x25"), num_chunks=8,
         hnet_hidden="25x25", lr=1e-3, lr_low=3e-4),
-    "paper": HyperCLConfig(n_trials=40, cpus_per_trial=2.0, chunk_size=78000),
+    "paper": HyperCLConfig(n_trials=40, cpus_per_trial=2.0, chunk_size=78000, beta_output=0.1,
+                           lookahead=True),
 }
 
 SPEC = StudySpec(

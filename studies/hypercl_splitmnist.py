@@ -33,7 +33,7 @@ PRESETS = {
         task_embedding_sizes=(24, 48, 96), chunk_embedding_sizes=(24, 48, 96),
         hnet_hidden_choices=("10x10", "25x25", "50x50"), num_chunks=12, chunk_size=42000,
         hnet_hidden="10x10", task_embedding_size=96, chunk_embedding_size=96,
-        beta_output=0.05, lr=1e-3, cpus_per_trial=2.0),
+        beta_output=0.01, lookahead=True, hnet_activation="relu", lr=1e-3, cpus_per_trial=2.0),
 }
 
 SPEC = dataclasses.replace(

@@ -207,17 +207,29 @@ class _DirectLearner:
             self.target(v, self.params, task), dim=1), x.to(device), generator)
 
 
+def _eval_count(split: TaskSplit, config: ContinualTrainConfig) -> int:
+    """Test examples a task is evaluated on: all, or at most ``max_eval_examples``."""
+    if config.max_eval_examples is None:
+        return len(split)
+    return min(len(split), config.max_eval_examples)
+
+
+def _eval_batches(split: TaskSplit, config: ContinualTrainConfig, device: torch.device
+                  ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The evaluated test examples of a task, ``eval_batch_size`` at a time."""
+    n = _eval_count(split, config)
+    for start in range(0, n, config.eval_batch_size):
+        x, y = split[torch.arange(start, min(start + config.eval_batch_size, n))]
+        yield x.to(device), y.to(device)
+
+
 @torch.no_grad()
 def _accuracy(learner, task: int, split: TaskSplit, config: ContinualTrainConfig,
               device: torch.device) -> float:
-    n = len(split) if config.max_eval_examples is None else min(len(split),
-                                                                config.max_eval_examples)
     weights, right = learner.weights(task), 0
-    for start in range(0, n, config.eval_batch_size):
-        x, y = split[torch.arange(start, min(start + config.eval_batch_size, n))]
-        logits = learner.target(x.to(device), weights, task)
-        right += (logits.argmax(1) == y.to(device)).sum().item()
-    return 100.0 * right / max(n, 1)
+    for x, y in _eval_batches(split, config, device):
+        right += (learner.target(x, weights, task).argmax(1) == y).sum().item()
+    return 100.0 * right / max(_eval_count(split, config), 1)
 
 
 @torch.no_grad()
@@ -225,20 +237,19 @@ def _task_inference_accuracy(learner, tasks: Sequence[Task], config: ContinualTr
                              device: torch.device) -> float:
     """HNET+ENT: each test input goes to the task whose generated network (for the baselines:
     whose head) is least uncertain (lowest predictive entropy); the share of inputs given their
-    own task, in %."""
+    own task, in %. Evaluates the same examples as the accuracies (all, unless
+    ``max_eval_examples``)."""
     right, count = 0, 0
-    limit = config.max_eval_examples or config.eval_batch_size
     weights = [learner.weights(t) for t in range(len(tasks))]
     for true_task, task in enumerate(tasks):
-        x, _ = task.test[torch.arange(min(len(task.test), limit))]
-        x = x.to(device)
-        entropies = []
-        for t in range(len(tasks)):
-            logp = F.log_softmax(learner.target(x, weights[t], t), dim=1)
-            entropies.append(-(logp.exp() * logp).sum(1))
-        right += (torch.stack(entropies).argmin(0) == true_task).sum().item()
-        count += x.shape[0]
-    return 100.0 * right / count
+        for x, _ in _eval_batches(task.test, config, device):
+            entropies = []
+            for t in range(len(tasks)):
+                logp = F.log_softmax(learner.target(x, weights[t], t), dim=1)
+                entropies.append(-(logp.exp() * logp).sum(1))
+            right += (torch.stack(entropies).argmin(0) == true_task).sum().item()
+            count += x.shape[0]
+    return 100.0 * right / max(count, 1)
 
 
 def build_learner(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+import torch
+import torch.nn.functional as F
 
 from hnet_core.data import permuted_mnist, split_mnist
+from hnet_core.data.mnist import Task, TaskSplit
 from hnet_core.models.hypercl import HyperMLPConfig, TargetNetConfig
 from hnet_core.train import TrainingDiverged
-from hnet_core.train.continual import ContinualTrainConfig, train_continual
+from hnet_core.train.continual import (
+    ContinualTrainConfig,
+    _task_inference_accuracy,
+    build_learner,
+    train_continual,
+)
 
 TARGET = TargetNetConfig(hidden=(100,))
 HNET = HyperMLPConfig(num_tasks=3, task_embedding_size=8, hidden=(20,), chunk_size=4000,
@@ -75,3 +85,38 @@ def test_bad_configs_are_refused():
                             ({"ewc_gamma": 0.0}, "ewc_gamma must be in")]:
         with pytest.raises(ValueError, match=message):
             ContinualTrainConfig(**fields)
+
+
+def _two_vector_task(name: str, first: torch.Tensor, second: torch.Tensor, n_first: int,
+                     n_second: int) -> Task:
+    """A hand-built task whose test set is ``n_first`` copies of one input, then ``n_second``
+    copies of another."""
+    x = torch.cat([first.expand(n_first, -1), second.expand(n_second, -1)])
+    split = TaskSplit(x, torch.zeros(len(x), dtype=torch.long))
+    return Task(name, split, split, num_classes=2)
+
+
+def test_task_inference_with_no_limit_evaluates_every_test_example():
+    """max_eval_examples=None means all examples, in batches (not only the first batch)."""
+    torch.manual_seed(0)
+    config = ContinualTrainConfig(eval_batch_size=1000, max_eval_examples=None, device="cpu")
+    probe = [Task("probe", *(TaskSplit(torch.zeros(1, 6), torch.zeros(1, dtype=torch.long)),) * 2,
+                  num_classes=2)] * 2
+    learner = build_learner(TargetNetConfig(hidden=(4,)), HNET, config, probe,
+                            torch.device("cpu"))
+    candidates = torch.randn(64, 6) * 3
+
+    def inferred(x: torch.Tensor) -> torch.Tensor:  # the task of lowest predictive entropy
+        logp = [F.log_softmax(learner.target(x, learner.weights(t), t), 1) for t in (0, 1)]
+        return torch.stack([-(p.exp() * p).sum(1) for p in logp]).argmin(0)
+
+    with torch.no_grad():
+        to_task = inferred(candidates)
+    a, b = candidates[to_task == 0][0], candidates[to_task == 1][0]  # go to task 0 / task 1
+    # each task: its first 1000 inputs inferred right, the 1500 after them wrong
+    tasks = [_two_vector_task("t0", a, b, 1000, 1500), _two_vector_task("t1", b, a, 1000, 1500)]
+    accuracy = _task_inference_accuracy(learner, tasks, config, torch.device("cpu"))
+    assert accuracy == pytest.approx(100 * 2000 / 5000)  # the first batch alone: 100
+    limited = dataclasses.replace(config, max_eval_examples=1200)
+    assert _task_inference_accuracy(learner, tasks, limited, torch.device("cpu")) == (
+        pytest.approx(100 * 2000 / 2400))
