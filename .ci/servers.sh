@@ -21,6 +21,11 @@ start_postgres() {
   fi
   su postgres -c "psql -h 127.0.0.1 -p $port -U postgres -c 'CREATE DATABASE hnet'" >/dev/null
   export HNET_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$port/hnet"
+  # A role with a password, in the URL as a user would give it; tests check it is never shown.
+  local secret="ci-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+  su postgres -c "psql -h 127.0.0.1 -p $port -U postgres -c \"CREATE ROLE hnet_user LOGIN PASSWORD '$secret'\"" >/dev/null
+  su postgres -c "psql -h 127.0.0.1 -p $port -U postgres -c 'CREATE DATABASE hnet_user OWNER hnet_user'" >/dev/null
+  export HNET_TEST_POSTGRES_PASSWORD_URL="postgresql+psycopg://hnet_user:$secret@127.0.0.1:$port/hnet_user"
   stop_postgres() { su postgres -c "$pg_bin/pg_ctl -D $pg_data -m fast stop" >/dev/null 2>&1 || true; }
 }
 

@@ -10,6 +10,7 @@ below; each raises :class:`ConfigError`, which the runner prints as one line (ex
 
 from studies._runner.checks import (
     MAY_BE_EMPTY,
+    MAY_BE_INFINITE,
     at_least,
     finite,
     in_interval,
@@ -17,11 +18,13 @@ from studies._runner.checks import (
     positive,
     search_range,
 )
-from studies._runner.config import ConfigError
+from studies._runner.config import DERIVED_FROM, ConfigError
 from studies._runner.spec import PRESETS, Metrics, StudyConfig, StudySpec
 
 __all__ = [
+    "DERIVED_FROM",
     "MAY_BE_EMPTY",
+    "MAY_BE_INFINITE",
     "PRESETS",
     "ConfigError",
     "Metrics",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from studies._runner import journal
 from studies._runner.config import ConfigError
-from studies._runner.storage import check_storage_url, default_storage_url
+from studies._runner.storage import check_storage_url, default_storage_url, hide_password
 
 
 def _storage(url: str):
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from optuna_dashboard import run_server
 
-    print(f"optuna-dashboard for {url} at http://{args.host}:{args.port}/")
+    print(f"optuna-dashboard for {hide_password(url)} at http://{args.host}:{args.port}/")
     run_server(storage, host=args.host, port=args.port)
     return 0
 

@@ -17,14 +17,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import optuna
 
 from hnet_core.data import load_mnist, permuted_mnist, resolve_all, split_mnist
 from hnet_core.models.hypercl import HyperMLPConfig, TargetNetConfig, build_target
 from hnet_core.train.continual import ContinualTrainConfig, train_continual
-from studies import ConfigError, StudyConfig, StudySpec, at_least, one_of, search_range
+from studies import (
+    DERIVED_FROM,
+    ConfigError,
+    StudyConfig,
+    StudySpec,
+    at_least,
+    one_of,
+    search_range,
+)
 from studies.static_hnet_mnist import MNIST_FILES
 
 
@@ -41,7 +49,8 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class HyperCLConfig(StudyConfig):
-    """Attributes beyond StudyConfig (``epochs`` is set to ``num_tasks``: one report a task):
+    """Attributes beyond StudyConfig (``epochs`` follows ``num_tasks``, one report a task;
+    ``--set epochs`` is refused):
 
     benchmark: ``pmnist`` (PermutedMNIST, 32x32-padded) or ``splitmnist``.
     num_tasks: tasks of the sequence (SplitMNIST has at most 5).
@@ -60,6 +69,7 @@ class HyperCLConfig(StudyConfig):
         paper's 78000 gives 28 chunks, the last one cut); other counts use ceil(P / count).
     """
 
+    epochs: int = field(default=10, metadata={DERIVED_FROM: "num_tasks"})
     benchmark: str = "pmnist"
     num_tasks: int = 10
     target_hidden: tuple[int, ...] = (1000, 1000)

@@ -14,11 +14,11 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import optuna
 
-from studies import StudyConfig, StudySpec, at_least, finite, in_interval
+from studies import MAY_BE_INFINITE, StudyConfig, StudySpec, at_least, finite, in_interval
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,9 @@ class SyntheticConfig(StudyConfig):
     epochs: int = 5
     sleep_s: float = 0.1
     grid_x: tuple[float, ...] = (-0.9, -0.5, 0.0, 0.5, 0.9)
-    raise_x_above: float = math.inf
-    nan_x_below: float = -math.inf
-    kill_x_above: float = math.inf
+    raise_x_above: float = field(default=math.inf, metadata={MAY_BE_INFINITE: True})
+    nan_x_below: float = field(default=-math.inf, metadata={MAY_BE_INFINITE: True})
+    kill_x_above: float = field(default=math.inf, metadata={MAY_BE_INFINITE: True})
 
     def validate(self) -> None:
         at_least(self, 0.0, "sleep_s")

@@ -2,9 +2,12 @@
 plan time with one line naming the field, before any storage or Ray exists.
 
 A study config calls these from its ``validate`` method; each raises :class:`ConfigError`.
-:func:`check_common` runs for every config: no float anywhere (tuples included) may be NaN, and
-no tuple may be empty unless its field says so with ``metadata={MAY_BE_EMPTY: True}`` (a
-list of schedule milestones, say, rather than a list of choices).
+:func:`check_common` runs for every config: every float anywhere (tuples included) is finite
+unless its field says otherwise with ``metadata={MAY_BE_INFINITE: True}`` (a threshold whose
+infinity means "never"), and no tuple may be empty unless its field says so with
+``metadata={MAY_BE_EMPTY: True}`` (a list of schedule milestones, say, rather than a list of
+choices). A field that another one determines (``epochs`` of a continual-learning study, one
+report a task) says so with ``metadata={DERIVED_FROM: "num_tasks"}``: ``--set`` refuses it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from studies._runner.config import ConfigError
 
 MAY_BE_EMPTY = "may_be_empty"
+MAY_BE_INFINITE = "may_be_infinite"
 
 
 def _items(value: Any) -> tuple[Any, ...]:
@@ -24,14 +28,19 @@ def _items(value: Any) -> tuple[Any, ...]:
 
 
 def check_common(config: Any) -> None:
-    """NaN in no float field (nor tuple element); no empty tuple field but those allowed."""
+    """Every float field (and tuple element) finite, infinities only where a field allows them;
+    no empty tuple field but those allowed."""
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
         if isinstance(value, tuple) and not value and not field.metadata.get(MAY_BE_EMPTY):
             raise ConfigError(f"{field.name} must name at least one value, got none")
         for item in _items(value):
-            if isinstance(item, float) and math.isnan(item):
+            if not isinstance(item, float) or math.isfinite(item):
+                continue
+            if math.isnan(item):
                 raise ConfigError(f"{field.name} must be a number, got nan")
+            if not field.metadata.get(MAY_BE_INFINITE):
+                raise ConfigError(f"{field.name} must be finite, got {item!r}")
 
 
 def at_least(config: Any, minimum: float, *names: str) -> None:

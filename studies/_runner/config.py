@@ -7,6 +7,9 @@ import types
 import typing
 from typing import Any
 
+#: Field metadata key: the field follows another one (named by the value); ``--set`` refuses it.
+DERIVED_FROM = "derived_from"
+
 
 class ConfigError(ValueError):
     """A bad override, flag value or study name; the message is one line for the user."""
@@ -46,7 +49,8 @@ def parse_value(text: str, annotation: Any) -> Any:
 def apply_overrides(config: Any, overrides: list[str], study: str) -> Any:
     """Return ``config`` with each ``key=value`` applied; raises ConfigError naming the problem."""
     hints = typing.get_type_hints(type(config))
-    names = [f.name for f in dataclasses.fields(config)]
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    names = list(fields)
     changes: dict[str, Any] = {}
     for item in overrides:
         key, sep, text = item.partition("=")
@@ -55,6 +59,9 @@ def apply_overrides(config: Any, overrides: list[str], study: str) -> Any:
             raise ConfigError(f"--set {item!r}: expected key=value")
         if key not in names:
             raise ConfigError(f"--set {key}: unknown key for {study}; known: {', '.join(names)}")
+        source = fields[key].metadata.get(DERIVED_FROM)
+        if source is not None:
+            raise ConfigError(f"--set {key}: {study} derives {key} from {source}; set {source}")
         try:
             changes[key] = parse_value(text.strip(), hints[key])
         except (ValueError, TypeError):

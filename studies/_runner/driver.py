@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import signal
 import statistics
 import subprocess
 import threading
@@ -114,6 +115,18 @@ def start_run(study: optuna.Study) -> str:
     return run_id
 
 
+def queue_again(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Queue a new WAITING trial with ``trial``'s parameters, which the next ``ask`` takes
+    first. Like Optuna's retry of a stale trial, it notes which trial it retries; unlike it,
+    the failed attempt's record, result and error stay with that attempt."""
+    system = {k: v for k, v in trial.system_attrs.items() if k != RECORD_KEY}
+    system["failed_trial"] = system.get("failed_trial", trial.number)
+    system["retry_history"] = [*system.get("retry_history", []), trial.number]
+    study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.WAITING,
+                                        params=trial.params, distributions=trial.distributions,
+                                        system_attrs=system))
+
+
 def trainable_params(record: dict[str, Any]) -> int | None:
     """The trial's trainable-parameter count, as its first seed reported it (None if not)."""
     finals = list(record.get("final_metrics", {}).values())
@@ -149,6 +162,8 @@ class Driver:
         self.spec, self.config, self.settings = spec, config, settings
         self.study, self.progress, self.results, self.run_id = study, progress, results, run_id
         self.failures = 0
+        self.stopped_by: int | None = None  # the signal that stopped the run, if one did
+        self.queued_again = 0
         self.workers = ray_backend.SeedWorkers(config.cpus_per_trial, config.gpus_per_trial,
                                                settings.jobs, len(config.seeds))
         self._lock = threading.Lock()
@@ -192,17 +207,22 @@ class Driver:
             return self._objective_values(record)
         except optuna.TrialPruned:
             raise
-        except ray.exceptions.RayError as err:
-            record["error"] = ray_backend.error_text(err)
-            raise TrialFailed(record["error"]) from err
-        except Exception as err:  # the search space, a task, a metric: a FAIL trial, counted
-            record["error"] = (str(err) if isinstance(err, TrialFailed)
-                               else f"{type(err).__name__}: {err}")
+        except Exception as err:  # the search space, a task, a metric, a worker: FAIL
+            record["error"] = self._error_text(err)
             raise TrialFailed(record["error"]) from err
         finally:
             self.workers.release(runs.values())  # seeds still running are stopped
             record["wall_time_s"] = time.perf_counter() - began
             self._write_record(trial, record)
+
+    def _error_text(self, err: Exception) -> str:
+        """A failed trial's one-line error (an interrupted one's says so)."""
+        if self.stopped_by is not None:
+            name = signal.Signals(self.stopped_by).name
+            return f"stopped by {name}; queued again for the next run"
+        if isinstance(err, ray.exceptions.RayError):
+            return ray_backend.error_text(err)
+        return str(err) if isinstance(err, TrialFailed) else f"{type(err).__name__}: {err}"
 
     def _write_record(self, trial: optuna.Trial, record: dict[str, Any]) -> None:
         """The full record as a trial system attribute (the results are rebuilt from it; the
@@ -255,10 +275,26 @@ class Driver:
         return value
 
     # -- the study -----------------------------------------------------------------------
+    def interrupt(self, signum: int) -> None:
+        """Stop the run now (SIGTERM, SIGINT): the workers end, so running trials fail at once
+        and are queued again (:meth:`_finished`), a trial waiting for workers fails the same
+        way, and no new trial starts."""
+        self.stopped_by = signum
+        self.workers.close()
+
     def _finished(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         self.results.add(trial)
         self._track_best(trial)
+        if self.stopped_by is not None and trial.state == optuna.trial.TrialState.FAIL:
+            queue_again(study, trial)  # interrupted: not a failure, and not shown as one
+            with self._lock:
+                self.queued_again += 1
+            study.stop()
+            return
         self.progress.trial_finished(trial, self.best)
+        if self.stopped_by is not None:
+            study.stop()
+            return
         if trial.state == optuna.trial.TrialState.FAIL:
             with self._lock:
                 self.failures += 1
@@ -289,7 +325,7 @@ class Driver:
         """Optimize until ``n_trials`` trials are done or, with a grid, every point has run
         (failed ones stay failed); returns the process exit code."""
         try:
-            while (self.done() < self.config.n_trials
+            while (self.done() < self.config.n_trials and self.stopped_by is None
                    and self.failures <= self.config.max_failures):
                 n_trials = self.config.n_trials - self.done()
                 grid_left = self._grid_points_left()

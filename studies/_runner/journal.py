@@ -38,7 +38,17 @@ class FlockLock:
     """An exclusive ``flock`` on ``<journal>.lock`` (held open by this process)."""
 
     def __init__(self, journal: Path) -> None:
-        self._file = open(journal.with_name(journal.name + ".lock"), "a")  # noqa: SIM115
+        self._path = journal.with_name(journal.name + ".lock")
+        self._file = open(self._path, "a")  # noqa: SIM115
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickled lock names its file; the copy opens its own (an open file does not
+        pickle, and a held flock belongs to the process that took it)."""
+        return {"_path": self._path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._path = state["_path"]
+        self._file = open(self._path, "a")  # noqa: SIM115
 
     def acquire(self) -> bool:
         fcntl.flock(self._file, fcntl.LOCK_EX)
@@ -78,6 +88,10 @@ class QueueIndexedJournalStorage(JournalStorage):
     def __init__(self, backend: JournalFileBackend) -> None:
         super().__init__(backend)
         self._first_waiting: dict[int, int] = {}  # study id -> index into its trials
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._first_waiting = {}  # the copy replays the journal from its start
 
     def get_all_trials(self, study_id: int, deepcopy: bool = True,
                        states: Container[TrialState] | None = None) -> list[FrozenTrial]:

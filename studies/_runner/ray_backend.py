@@ -172,6 +172,10 @@ class SeedWorker:
             self._stopped.add(run_id)
 
 
+class PoolClosed(RuntimeError):
+    """The worker pool was closed (the run is stopping) while a trial waited for workers."""
+
+
 @dataclass
 class SeedRun:
     """One seed of a trial running on a :class:`SeedWorker`."""
@@ -219,6 +223,7 @@ class SeedWorkers:
         self._start_error: BaseException | None = None
         self._runs = itertools.count()
         self._changed = threading.Condition()
+        self._closed = False
 
     def _start_one(self) -> None:
         """Ask Ray for one more worker (under the lock); it joins ``_idle`` once placed."""
@@ -247,6 +252,8 @@ class SeedWorkers:
         each hold a worker and wait for the other's)."""
         with self._changed:
             while len(self._idle) < count:
+                if self._closed:
+                    raise PoolClosed("the run is stopping; no worker is given out")
                 if self._start_error is not None:
                     err, self._start_error = self._start_error, None
                     raise err
@@ -299,9 +306,13 @@ class SeedWorkers:
             self._changed.notify_all()
 
     def close(self) -> None:
-        """End every worker (a Ray shutdown does too; this is for a cluster that stays up)."""
+        """End every worker (a Ray shutdown does too; this is for a cluster that stays up); a
+        trial waiting for workers gets :class:`PoolClosed`, one running gets its worker's
+        death."""
         with self._changed:
             workers, self._alive, self._idle = self._alive, [], []
+            self._closed = True
+            self._changed.notify_all()
         for worker in workers:
             ray.kill(worker)
 

@@ -31,6 +31,7 @@ from studies._runner.progress import Progress
 from studies._runner.registry import load_study
 from studies._runner.results import ResultsWriter
 from studies._runner.spec import StudyConfig, StudySpec
+from studies._runner.stopping import StopSignals
 from studies._runner.storage import (
     check_storage_reachable,
     check_storage_url,
@@ -97,6 +98,9 @@ def objectives_of(spec: StudySpec, args: argparse.Namespace) -> tuple[str, ...]:
     if unknown or not names:
         raise ConfigError(f"--objectives: unknown {unknown}; {spec.name} reports "
                           f"{', '.join(spec.metrics)}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"--objectives: {', '.join(repeated)} named more than once")
     return names
 
 
@@ -215,8 +219,11 @@ def run_session(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the runner reports trials itself
     p = plan(args)
     claim = claim_study(p.storage_url, p.study_name)
+    signals = StopSignals()
     try:
+        signals.install()
         resources = ray_backend.start_ray(p.address, args.ray_cpus)
+        signals.install()  # again: Ray's driver has put its own SIGTERM handler in place
         jobs = p.jobs or trial_slots(p.config, resources, args.jobs)
         study = _open_study(open_storage(p.storage_url), p.study_name,
                             [p.spec.metrics[o] for o in p.objectives],
@@ -239,15 +246,22 @@ def run_session(args: argparse.Namespace) -> int:
         with results, Progress(p.study_name, target, done_before, p.objectives[0],
                                args.quiet, p.config.epochs) as progress:
             driver = Driver(p.spec, p.config, settings, study, progress, results, run_id)
+            signals.driver = driver
             code = driver.run()
+        if driver.stopped_by is not None:
+            print(f"{p.study_name}: stopped by {signals.name()}; {driver.queued_again} running "
+                  "trial(s) queued again; run the same command again to continue",
+                  file=sys.stderr)
+            return signals.exit_code()
         _summary(study, settings, driver, p.storage_url)
         return code
     except KeyboardInterrupt:
-        print(f"{p.study_name}: stopped; run the same command again to continue",
-              file=sys.stderr)
-        return 130
+        print(f"{p.study_name}: stopped by {signals.name()}; run the same command again to "
+              "continue", file=sys.stderr)
+        return signals.exit_code()
     finally:
         ray_backend.stop_ray()
+        signals.restore()
         if claim is not None:
             claim.close()
 
@@ -265,7 +279,9 @@ def _summary(study: optuna.Study, settings: RunSettings, driver: Driver,
         line += f"; Pareto front of {len(study.best_trials)} trials"
     print(line)
     print(f"results: {settings.results_dir}/trials.parquet, epochs.parquet")
-    print(f"dashboard: python -m studies.dashboard --storage {storage_url}")
+    shown = hide_password(storage_url)
+    hint = " (with the password given to --storage)" if shown != storage_url else ""
+    print(f"dashboard: python -m studies.dashboard --storage '{shown}'{hint}")
     if driver.failures > driver.config.max_failures:
         print(f"error: {driver.failures} trials failed in this run, more than --max-failures "
               f"{driver.config.max_failures}", file=sys.stderr)

@@ -10,6 +10,7 @@ from typing import Any
 import optuna
 
 from studies._runner import checks
+from studies._runner.config import ConfigError
 
 Metrics = dict[str, float]
 TrialFunction = Callable[[Any, dict[str, Any], int], Iterator[Metrics]]
@@ -48,6 +49,10 @@ class StudyConfig:
         checks.positive(self, "cpus_per_trial")
         checks.at_least(self, 0, "gpus_per_trial", "max_failures", "seeds")
         checks.finite(self, "gpus_per_trial")
+        repeated = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
+        if repeated:
+            raise ConfigError(f"seeds must differ, got {','.join(map(str, self.seeds))} "
+                              f"({', '.join(map(str, repeated))} more than once)")
         self.validate()
 
     def validate(self) -> None:

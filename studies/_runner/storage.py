@@ -8,6 +8,7 @@ parameters: on a journal the study's driver lock says the driver is gone
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 import warnings
@@ -57,7 +58,9 @@ def check_storage_url(url: str) -> None:
         parsed = make_url(url)
         parsed.get_dialect()
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError) as err:
-        raise ConfigError(f"--storage {url!r}: not a usable database URL ({err})") from None
+        reason = str(err).replace(url, hide_password(url))
+        raise ConfigError(f"--storage {hide_password(url)!r}: not a usable database URL "
+                          f"({reason})") from None
     if parsed.get_backend_name() == "sqlite" and not parsed.database:
         raise ConfigError(f"--storage {url!r}: an in-memory database would lose the study")
 
@@ -68,11 +71,17 @@ def _unreachable(parsed: sqlalchemy.engine.URL, err: Exception) -> ConfigError:
     return ConfigError(f"cannot open Optuna storage {parsed.render_as_string()}: {reason}")
 
 
+_USER_INFO = re.compile(r"(://[^/:@]*:)[^/@]*@")
+
+
 def hide_password(url: str) -> str:
-    """The URL with any password shown as ``***``."""
+    """The URL with any password shown as ``***`` (also a URL SQLAlchemy cannot parse)."""
     if journal.journal_path(url) is not None:
         return url
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        return _USER_INFO.sub(r"\1***@", url)
 
 
 def check_storage_reachable(url: str) -> None:

@@ -44,6 +44,14 @@ from studies.run import main
     (["synthetic", "--cpus-per-trial", "nan"], "--cpus-per-trial: cpus_per_trial must be a"),
     (["synthetic", "--n-trials", "0"], "--n-trials: n_trials must be >= 1"),
     (["synthetic", "--storage", "postgresql://u@127.0.0.1:1/db"], "cannot open Optuna storage"),
+    (["hyperlstm_ptb", "--preset", "smoke", "--seeds", "1,1"],
+     "--seeds: seeds must differ, got 1,1 (1 more than once)"),
+    (["hypercl_pmnist", "--set", "beta_output=inf"], "beta_output must be finite, got inf"),
+    (["hypercl_pmnist", "--set", "lr_high=inf"], "lr_high must be finite, got inf"),
+    (["synthetic", "--objectives", "valid_loss,valid_loss"],
+     "--objectives: valid_loss named more than once"),
+    (["hypercl_splitmnist", "--set", "epochs=5"],
+     "--set epochs: hypercl_splitmnist derives epochs from num_tasks; set num_tasks"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, message, tmp_path, capsys, monkeypatch):
     """Refused at plan time: one line, nothing written, Ray never started."""
@@ -56,6 +64,20 @@ def test_bad_input_exits_2_with_one_line(argv, message, tmp_path, capsys, monkey
     assert len(captured.err.strip().splitlines()) == 1 and captured.out == ""
     assert list(tmp_path.iterdir()) == []
     assert not ray.is_initialized()
+
+
+SECRET = "pw-never-shown-4711"
+
+
+@pytest.mark.parametrize("url", [
+    f"nosuchdb+driver://someone:{SECRET}@127.0.0.1:1/db",          # no such dialect
+    f"postgresql+psycopg://someone:{SECRET}@127.0.0.1:1/db",        # no server there
+])
+def test_a_refused_storage_url_never_shows_its_password(url, tmp_path, capsys):
+    assert main(["synthetic", "--storage", url, "--results-dir", str(tmp_path / "r")]) == 2
+    captured = capsys.readouterr()
+    assert "someone:***@127.0.0.1:1" in captured.err
+    assert SECRET not in captured.err + captured.out
 
 
 def test_bad_flag_value_exits_2_with_one_line(capsys):

@@ -93,6 +93,51 @@ def test_sqlite_storage_runs_in_wal_mode(runner):
         range(4), "COMPLETE")
 
 
+def _wait_for_complete_trials(runner, name: str, count: int) -> None:
+    parquet = runner.results / name / "trials.parquet"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        table = runner.trials(name) if parquet.exists() else None
+        if table is not None and "state" in table and (table.state == "COMPLETE").sum() >= count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {count} trials of {name} completed within 120 s")
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_stops_running_trials_and_the_next_run_takes_them(runner, signum, code):
+    """What a cluster scheduler sends before it preempts (SIGTERM), or Ctrl-C: one line, exit
+    128 + signal, the running trials queued again; the next run loses and repeats nothing."""
+    args = (*SMOKE, "--n-trials", "8", "--set", "epochs=20", "--set", "sleep_s=0.2")
+    driver = runner.start(*args)
+    _wait_for_complete_trials(runner, "synthetic-smoke", 2)
+    time.sleep(1.0)  # the next trials are mid-way
+    began = time.monotonic()
+    driver.send_signal(signum)
+    output, _ = driver.communicate(timeout=60)
+    assert time.monotonic() - began < 20  # running trials were stopped, not waited for
+    assert driver.returncode == code, output
+    name = signal.Signals(signum).name
+    assert output.splitlines()[-1].startswith(f"synthetic-smoke: stopped by {name}; ")
+    assert "SIGTERM received" not in output and "Traceback" not in output
+    assert "trial(s) queued again" in output.splitlines()[-1]
+    before = runner.trials("synthetic-smoke")
+    interrupted = before[before.state == "FAIL"]
+    assert len(interrupted) >= 1 and (
+        interrupted.error == f"stopped by {name}; queued again for the next run").all()
+    done = runner.run(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = runner.trials("synthetic-smoke")
+    assert after.trial.is_unique and (after.state == "COMPLETE").sum() == 8
+    finished_before = before[before.state == "COMPLETE"].set_index("trial")
+    assert (after.set_index("trial").loc[finished_before.index, "value_valid_loss"]
+            == finished_before.value_valid_loss).all()
+    retried = after[after.state == "COMPLETE"].param_x
+    assert set(interrupted.param_x) <= set(retried)  # each stopped trial ran again, once
+    assert _storage_states(runner, "synthetic-smoke") == dict(
+        zip(after.trial, after.state, strict=True))
+
+
 def kill_and_resume(runner, *storage: str, name: str = "synthetic-smoke") -> None:
     """SIGKILL a driver (and its Ray) once some trials are done, run the same command again,
     and check that no finished trial was lost or duplicated; ``storage``: the flag, if any."""

@@ -9,9 +9,11 @@ import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 
 from tests.studies.test_runner_e2e import kill_and_resume
 
@@ -40,6 +42,30 @@ def test_study_on_postgresql(runner):
     assert (trials.state == "COMPLETE").sum() == 4
     assert not (runner.results / "optuna.db").exists()
     assert not (runner.results / "optuna.journal").exists()
+
+
+def _every_output(folder) -> bytes:
+    """Every file under ``folder`` (Parquet parts, report pages and figures, logs), as bytes."""
+    return b"".join(path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file())
+
+
+def test_a_storage_password_is_never_shown(runner):
+    """The password of a --storage URL appears in no output, log, Parquet file or report."""
+    url = _server("HNET_TEST_POSTGRES_PASSWORD_URL")
+    secret = sqlalchemy.engine.make_url(url).password
+    name = f"pw-{uuid.uuid4().hex[:8]}"
+    done = runner.run(*SMOKE, "--storage", url, "--study-name", name)
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown_url = "--storage 'postgresql+psycopg://hnet_user:***@"
+    assert f"dashboard: python -m studies.dashboard {shown_url}" in done.stdout
+    report = subprocess.run(
+        [sys.executable, "-m", "analysis.report", name, "--results-dir", str(runner.results),
+         "--storage", url], env=runner.env, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stdout + report.stderr
+    shown = (done.stdout + done.stderr + report.stdout + report.stderr).encode()
+    ray_logs = _every_output(Path(runner.env["RAY_TMPDIR"]))
+    assert secret.encode() not in shown + _every_output(runner.results) + ray_logs
+    assert (runner.results / name / "report" / "index.html").is_file()
 
 
 def test_killed_driver_resumes_on_postgresql(runner):

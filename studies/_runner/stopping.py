@@ -1,0 +1,60 @@
+"""Stopping a run cleanly on SIGTERM (what a cluster scheduler sends before it preempts) and
+SIGINT (Ctrl-C): both end the run the same way.
+
+The first signal ends the running trials now: their workers are ended, each interrupted trial
+is failed and queued again with its parameters (the next run takes it first), no new trial
+starts, the result tables are written, and the runner prints one line and exits with 128 +
+the signal's number (143, 130). A second signal stops the driver at once, as Ctrl-C used to.
+Ray's driver installs a handler of its own for SIGTERM that prints a stack dump; the handlers
+here are installed again once Ray has started, so they are the ones that run.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Any, Protocol
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Interruptible(Protocol):
+    def interrupt(self, signum: int) -> None: ...
+
+
+class StopSignals:
+    """Installs the handlers (:meth:`install`), routes the first signal to the driver set in
+    :attr:`driver` (before there is one, it stops the runner as Ctrl-C does), and puts the
+    earlier handlers back (:meth:`restore`)."""
+
+    def __init__(self) -> None:
+        self.driver: Interruptible | None = None
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for signum in SIGNALS:
+            previous = signal.signal(signum, self._handle)
+            self._previous.setdefault(signum, previous)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.received is not None or self.driver is None:
+            self.received = self.received or signum
+            raise KeyboardInterrupt
+        self.received = signum
+        # The handler runs on the main thread between two bytecodes, maybe inside a lock the
+        # driver takes: the driver is told from a thread of its own.
+        threading.Thread(target=self.driver.interrupt, args=(signum,), daemon=True,
+                         name="stop-signal").start()
+
+    def exit_code(self) -> int:
+        """128 + the signal's number (SIGINT when none was received: a KeyboardInterrupt)."""
+        return 128 + (self.received or signal.SIGINT)
+
+    def name(self) -> str:
+        return signal.Signals(self.received or signal.SIGINT).name
+
+    def restore(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
