@@ -51,8 +51,8 @@ def run_trial(config: HyperCLConfig, params: dict, seed: int):
     return SPLIT_SPEC.trial(config, variant_params(params["variant"]), seed)
 
 
-def check_trial(config: HyperCLConfig, params: dict) -> None:
-    SPLIT_SPEC.check_trial(config, variant_params(params["variant"]))
+def trial_configs(config: HyperCLConfig, params: dict, seed: int) -> tuple:
+    return SPLIT_SPEC.trial_configs(config, variant_params(params["variant"]), seed)
 
 
 SPEC = dataclasses.replace(
@@ -69,8 +69,11 @@ SPEC = dataclasses.replace(
     search_space=search_space,
     trial=run_trial,
     grid=grid,
-    check_trial=check_trial,
+    trial_configs=trial_configs,
     sampler="grid",
     pruner="none",
     group_by="variant",
+    unused_fields=("method", "lookahead", "beta_output", "task_embedding_sizes",
+                   "chunk_counts", "chunk_embedding_sizes", "hnet_hidden_choices", "beta_low",
+                   "beta_high", "lr_low", "lr_high"),
 )

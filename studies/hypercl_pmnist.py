@@ -113,8 +113,22 @@ class HyperCLConfig(StudyConfig):
         search_range(self, "lr_low", "lr_high", log=True)
         search_range(self, "lr", "lr", log=True)
         at_least(self, 0.0, "beta_output")
+        self._check_chunk_size()
         if self.epochs != self.num_tasks:
             object.__setattr__(self, "epochs", self.num_tasks)
+
+    def _check_chunk_size(self) -> None:
+        """A chunk size applies to the trials whose chunk count it gives: refuse one that
+        gives a count no trial has (it would change nothing)."""
+        if self.chunk_size is None:
+            return
+        size = target_size(self)
+        count = math.ceil(size / self.chunk_size)
+        if count != self.num_chunks and count not in self.chunk_counts:
+            raise ConfigError(
+                f"chunk_size {self.chunk_size} gives {count} chunks of the {size:,} target "
+                f"weights; neither num_chunks ({self.num_chunks}) nor chunk_counts "
+                f"({', '.join(map(str, self.chunk_counts))}) is that count")
 
 
 def search_space(trial: optuna.Trial, config: HyperCLConfig) -> dict:
@@ -147,13 +161,19 @@ def _classes(config: HyperCLConfig) -> int:
     return 10 if config.benchmark == "pmnist" else 2
 
 
+def target_size(config: HyperCLConfig) -> int:
+    """P: the target network's weight count (all heads)."""
+    target = TargetNetConfig(hidden=config.target_hidden)
+    return build_target(target, _input_size(config), _classes(config), config.num_tasks
+                        ).num_params
+
+
 def trial_configs(config: HyperCLConfig, params: dict, seed: int
                   ) -> tuple[TargetNetConfig, HyperMLPConfig, ContinualTrainConfig]:
     """The target, hypernetwork and training configs of one trial; the chunk size follows
     from the chunk count: ``ceil(P / num_chunks)``."""
     target = TargetNetConfig(hidden=config.target_hidden)
-    size = build_target(target, _input_size(config), _classes(config), config.num_tasks
-                        ).num_params
+    size = target_size(config)
     num_chunks = params.get("num_chunks", config.num_chunks)
     chunk_size = math.ceil(size / num_chunks)
     if config.chunk_size is not None and math.ceil(size / config.chunk_size) == num_chunks:
@@ -176,8 +196,10 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
     return target, hnet, train
 
 
-def check_trial(config: HyperCLConfig, params: dict) -> None:
-    trial_configs(config, params, seed=0)
+def trial_and_data_configs(config: HyperCLConfig, params: dict, seed: int) -> tuple:
+    """:func:`trial_configs` and the task sequence read (benchmark, tasks)."""
+    data = {"benchmark": config.benchmark, "num_tasks": config.num_tasks}
+    return (*trial_configs(config, params, seed), data)
 
 
 def load_tasks(config: HyperCLConfig) -> list:
@@ -228,7 +250,7 @@ SPEC = StudySpec(
     objectives=("final_acc",),
     grid=grid,
     check_data=check_data,
-    check_trial=check_trial,
+    trial_configs=trial_and_data_configs,
     pruner="median",
     family="continual",
 )

@@ -40,4 +40,6 @@ SPEC = dataclasses.replace(
     grid=grid,
     sampler="grid",
     pruner="none",
+    unused_fields=("cell", "embedding_sizes", "hyper_sizes", "keep_prob_low", "lr_low",
+                   "lr_high"),
 )

@@ -2,9 +2,30 @@
 
     python -m studies.run hyperlstm_ptb                  # quick preset, ~10 min on 2 cores
     python -m studies.run hyperlstm_ptb --preset paper --gpus-per-trial 1
+    python -m studies.run hyperlstm_ptb --preset paper --sampler grid   # the paper's model
 
 Searches N_z, N_ĥ, layer norm on/off, the three dropout keep probabilities and the learning rate;
 the objective is valid bits per character, test bpc is recorded. Pruned with the median rule.
+``--sampler grid`` runs one trial: the preset's fixed cell, sizes, keep probability and learning
+rate (at the paper preset, the paper's LN HyperLSTM).
+
+The paper preset, setting by setting (Ha et al. 2017, "HyperNetworks", ICLR):
+
+- cell ln_hyperlstm: sec. 4.3 and Table 3, "Layer Norm HyperLSTM" (1.250 test bpc).
+- hidden_size 1000 (N_h), num_layers 1: sec. 4.3.
+- hyper_size 128 (N_ĥ), embedding_size 4 (N_z): sec. 4.3, "128 units and a signal size of 4".
+- batch_size 128, seq_len 100: A.3.3, "mini-batches of size 128, to train on sequences of
+  length 100".
+- lr 1e-3 (Adam), gradient clipping 1.0: A.3.3, "a learning rate of 0.001 and gradient
+  clipping of 1.0".
+- keep_prob 0.9 on input, output and recurrent dropout: sec. 4.3 and A.3.3.
+- hyper_recurrent_dropout off: A.2.2, dropout is "generally only applied inside the main LSTM,
+  not in the smaller HyperLSTM cell".
+- epochs 30: the paper does not say; our choice. The paper does not say it early-stopped
+  PTB either, so ``test_bpc`` is the last epoch's.
+
+The paper's other models of Table 3 are the ablation (``hyperlstm_ablation``). Gradient
+clipping at 1.0 is the trainer's default (``CharLMTrainConfig.grad_clip``).
 """
 
 from __future__ import annotations
@@ -32,8 +53,10 @@ class HyperLSTMPTBConfig(StudyConfig):
     max_train_batches, max_eval_batches: cap windows per epoch / per evaluation (None: all).
     embedding_sizes, hyper_sizes: N_z and N_ĥ choices searched.
     keep_prob_low, lr_low, lr_high: search ranges (keep probabilities go up to 1).
-    cell, embedding_size, hyper_size, keep_prob, lr: values used where a study does not search
-        them (the ablation).
+    cell, embedding_size, hyper_size, keep_prob, lr: the fixed values (``--sampler grid``;
+        the ablation's, where it does not vary them).
+    hyper_recurrent_dropout: also apply the recurrent dropout inside the small hyper cell (our
+        addition; the paper applies it only inside the main LSTM).
     """
 
     hidden_size: int = 1000
@@ -53,6 +76,7 @@ class HyperLSTMPTBConfig(StudyConfig):
     hyper_size: int = 128
     keep_prob: float = 0.9
     lr: float = 1e-3
+    hyper_recurrent_dropout: bool = False
 
     def validate(self) -> None:
         at_least(self, 1, "hidden_size", "num_layers", "batch_size", "seq_len",
@@ -79,6 +103,14 @@ def search_space(trial: optuna.Trial, config: HyperLSTMPTBConfig) -> dict:
     }
 
 
+def grid(config: HyperLSTMPTBConfig) -> dict:
+    """One point: the fixed cell, sizes, keep probabilities and learning rate."""
+    return {"cell": [config.cell], "embedding_size": [config.embedding_size],
+            "hyper_size": [config.hyper_size], "input_keep_prob": [config.keep_prob],
+            "output_keep_prob": [config.keep_prob], "recurrent_keep_prob": [config.keep_prob],
+            "lr": [config.lr]}
+
+
 def model_config(config: HyperLSTMPTBConfig, params: dict, vocab_size: int) -> CharLMConfig:
     """The CharLM of a trial: ``params`` where given, the config's fixed values elsewhere."""
     keep = params.get("recurrent_keep_prob", config.keep_prob)
@@ -86,7 +118,9 @@ def model_config(config: HyperLSTMPTBConfig, params: dict, vocab_size: int) -> C
                           num_layers=config.num_layers,
                           hyper_size=params.get("hyper_size", config.hyper_size),
                           embedding_size=params.get("embedding_size", config.embedding_size),
-                          recurrent_keep_prob=keep, hyper_recurrent_keep_prob=keep)
+                          recurrent_keep_prob=keep,
+                          hyper_recurrent_keep_prob=keep if config.hyper_recurrent_dropout
+                          else 1.0)
     return CharLMConfig(vocab_size=vocab_size, rnn=rnn,
                         input_keep_prob=params.get("input_keep_prob", config.keep_prob),
                         output_keep_prob=params.get("output_keep_prob", config.keep_prob))
@@ -100,10 +134,9 @@ def train_config(config: HyperLSTMPTBConfig, params: dict, seed: int) -> CharLMT
                              max_eval_batches=config.max_eval_batches, seed=seed)
 
 
-def check_trial(config: HyperLSTMPTBConfig, params: dict) -> None:
-    """Build a trial's model and training configs (ValueError when they are invalid)."""
-    model_config(config, params, PTB_CHAR_VOCAB)
-    train_config(config, params, seed=0)
+def trial_configs(config: HyperLSTMPTBConfig, params: dict, seed: int) -> tuple:
+    """A trial's model and training configs (ValueError when they are invalid)."""
+    return (model_config(config, params, PTB_CHAR_VOCAB), train_config(config, params, seed))
 
 
 def run_trial(config: HyperLSTMPTBConfig, params: dict, seed: int) -> Iterator[dict]:
@@ -138,8 +171,9 @@ SPEC = StudySpec(
     metrics={"valid_bpc": "minimize", "test_bpc": "minimize", "train_bpc": "minimize",
              "params": "minimize"},
     objectives=("valid_bpc",),
+    grid=grid,
     check_data=check_data,
-    check_trial=check_trial,
+    trial_configs=trial_configs,
     pruner="median",
     family="char-lm",
     group_by="cell",

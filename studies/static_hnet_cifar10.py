@@ -37,15 +37,18 @@ from studies.static_hnet_mnist import search_space as mnist_search_space
 
 @dataclass(frozen=True)
 class StaticHnetCIFARConfig(StaticHnetConfig):
-    """Attributes beyond StaticHnetConfig: ``depth`` of the WRN (6n + 4) and ``archive``, a
-    CIFAR-10 archive or folder read instead of the checked official one."""
+    """Attributes beyond StaticHnetConfig: ``depth`` of the WRN (6n + 4), ``widen_choices``
+    (the widening factors k searched) and ``archive``, a CIFAR-10 archive or folder read
+    instead of the checked official one."""
 
     depth: int = 40
+    widen_choices: tuple[int, ...] = (1,)
     archive: str | None = None
 
     def validate(self) -> None:
         super().validate()
         at_least(self, 10, "depth")
+        at_least(self, 1, "widen_choices")
         if (self.depth - 4) % 6:
             raise ConfigError(f"depth must be 6n + 4 (10, 16, 22, 28, 40, ...), got {self.depth}")
 
@@ -67,9 +70,9 @@ def model_config(config: StaticHnetCIFARConfig, params: dict) -> ImageClassifier
         hidden_size=params.get("hidden_size", config.hidden_size))
 
 
-def check_trial(config: StaticHnetCIFARConfig, params: dict) -> None:
-    model_config(config, params)
-    train_config(config, params, seed=0)
+def trial_configs(config: StaticHnetCIFARConfig, params: dict, seed: int) -> tuple:
+    return (model_config(config, params), train_config(config, params, seed),
+            {"valid_size": config.valid_size, "archive": config.archive})
 
 
 def run_trial(config: StaticHnetCIFARConfig, params: dict, seed: int) -> Iterator[dict]:
@@ -113,5 +116,5 @@ SPEC = dataclasses.replace(
     trial=run_trial,
     grid=grid,
     check_data=check_data,
-    check_trial=check_trial,
+    trial_configs=trial_configs,
 )

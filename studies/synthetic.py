@@ -67,6 +67,13 @@ def run_trial(config: SyntheticConfig, params: dict, seed: int) -> Iterator[dict
                "params": int(1000 * (2.0 + x))}
 
 
+def trial_configs(config: SyntheticConfig, params: dict, seed: int) -> dict:
+    """What the trial uses: it builds no model, it reads these fields."""
+    return {"x": params["x"], "seed": seed, "epochs": config.epochs, "sleep_s": config.sleep_s,
+            "raise_x_above": config.raise_x_above, "nan_x_below": config.nan_x_below,
+            "kill_x_above": config.kill_x_above}
+
+
 SPEC = StudySpec(
     name="synthetic",
     description="No model: sleeps and reports a quadratic loss (runner tests, benchmark)",
@@ -80,4 +87,5 @@ SPEC = StudySpec(
     metrics={"valid_loss": "minimize", "train_loss": "minimize", "params": "minimize"},
     objectives=("valid_loss",),
     grid=grid,
+    trial_configs=trial_configs,
 )

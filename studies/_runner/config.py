@@ -46,8 +46,11 @@ def parse_value(text: str, annotation: Any) -> Any:
     return _parse_scalar(text, annotation)
 
 
-def apply_overrides(config: Any, overrides: list[str], study: str) -> Any:
-    """Return ``config`` with each ``key=value`` applied; raises ConfigError naming the problem."""
+def apply_overrides(config: Any, overrides: list[str], study: str,
+                    unused: tuple[str, ...] = ()) -> Any:
+    """Return ``config`` with each ``key=value`` applied; raises ConfigError naming the problem
+    (an unknown key, a bad value, a field another one determines, or one of ``unused``: fields
+    of the config class that this study does not read)."""
     hints = typing.get_type_hints(type(config))
     fields = {f.name: f for f in dataclasses.fields(config)}
     names = list(fields)
@@ -59,6 +62,9 @@ def apply_overrides(config: Any, overrides: list[str], study: str) -> Any:
             raise ConfigError(f"--set {item!r}: expected key=value")
         if key not in names:
             raise ConfigError(f"--set {key}: unknown key for {study}; known: {', '.join(names)}")
+        if key in unused:
+            raise ConfigError(f"--set {key}: {study} does not use {key} (its grid of variants "
+                              "sets what it varies)")
         source = fields[key].metadata.get(DERIVED_FROM)
         if source is not None:
             raise ConfigError(f"--set {key}: {study} derives {key} from {source}; set {source}")

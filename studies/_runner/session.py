@@ -45,7 +45,8 @@ from studies._runner.storage import (
 
 def build_config(spec: StudySpec, args: argparse.Namespace) -> StudyConfig:
     """The preset, then ``--set``, then the dedicated flags; ConfigError on bad values."""
-    config = apply_overrides(spec.presets[args.preset], args.overrides, spec.name)
+    config = apply_overrides(spec.presets[args.preset], args.overrides, spec.name,
+                             spec.unused_fields)
     flags = {"n_trials": args.n_trials, "cpus_per_trial": args.cpus_per_trial,
              "gpus_per_trial": args.gpus_per_trial, "max_failures": args.max_failures,
              "data_dir": _data_dir(args.data_dir)}

@@ -15,7 +15,7 @@ from studies._runner.config import ConfigError
 Metrics = dict[str, float]
 TrialFunction = Callable[[Any, dict[str, Any], int], Iterator[Metrics]]
 SearchSpace = Callable[[optuna.Trial, Any], dict[str, Any]]
-TrialCheck = Callable[[Any, dict[str, Any]], None]
+TrialConfigs = Callable[[Any, dict[str, Any], int], Any]
 
 PRESETS = ("smoke", "quick", "paper")
 FAMILIES = ("char-lm", "cnn", "continual", "synthetic")
@@ -83,9 +83,12 @@ class StudySpec:
         objectives: the default objectives.
         grid: ``config -> {param: values}`` for the grid sampler (ablations), if any.
         check_data: ``config -> None``; raises a DatasetError when the data is missing.
-        check_trial: ``(config, params) -> None``: builds the trial's model and training
-            configs from sampled params without training; raises ValueError when they are
-            invalid. The runner calls it on one sample before creating the study.
+        trial_configs: ``(config, params, seed) -> what the trial builds``: its model and
+            training configs and the data it reads, from sampled params, without training
+            (comparable with ``==``); raises ValueError when they are invalid. The runner
+            builds them for one sample before creating the study (:meth:`check_trial`), and a
+            contract test checks that every config field changes them, the search space or
+            the grid: no field is silently ignored.
         sampler: default sampler: ``tpe``, ``random`` or ``grid`` (NSGA-II is picked for
             several objectives).
         pruner: default pruner: ``none``, ``median`` or ``hyperband``.
@@ -93,6 +96,9 @@ class StudySpec:
             ``continual`` (forgetting figures) or ``synthetic``.
         group_by: the parameter that names a trial's model variant (the report colours and
             groups trials by it), if any.
+        unused_fields: fields of the config class this study does not read (an ablation
+            that shares a search study's config but sets what it varies itself); ``--set``
+            refuses them.
     """
 
     name: str
@@ -104,11 +110,16 @@ class StudySpec:
     objectives: tuple[str, ...]
     grid: Callable[[Any], dict[str, list[Any]]] | None = None
     check_data: Callable[[Any], None] = field(default=lambda config: None)
-    check_trial: TrialCheck = field(default=lambda config, params: None)
+    trial_configs: TrialConfigs = field(default=lambda config, params, seed: None)
     sampler: str = "tpe"
     pruner: str = "none"
     family: str = "synthetic"
     group_by: str | None = None
+    unused_fields: tuple[str, ...] = ()
+
+    def check_trial(self, config: Any, params: dict[str, Any]) -> None:
+        """Build a trial's configs from ``params`` (ValueError when they are invalid)."""
+        self.trial_configs(config, params, 0)
 
     def grid_size(self, config: Any) -> int | None:
         """Points of the study's grid for ``config`` (None without a grid)."""

@@ -1,0 +1,160 @@
+"""No setting silently ignored: for every study and preset, changing any config field to
+another valid value changes what the trial builds (model, training and data configs), the
+search space or the grid. The runner's own fields (``RUNNER_FIELDS``, ``seeds``) schedule the
+study; a field another one determines (``DERIVED_FROM``) is refused by ``--set``."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from typing import Any
+
+import optuna
+import pytest
+
+from studies import DERIVED_FROM, PRESETS, ConfigError
+from studies._runner.config import apply_overrides
+from studies._runner.registry import load_study, study_names
+from studies._runner.spec import RUNNER_FIELDS
+
+EXEMPT = (*RUNNER_FIELDS, "seeds")
+
+def _chunk_size(config: Any) -> int:
+    """A chunk size that gives the config's fixed chunk count but differs from the one the
+    count alone gives (ceil(P / count))."""
+    from studies.hypercl_pmnist import target_size
+
+    size, count = target_size(config), config.num_chunks
+    return math.ceil(size / count) + 1
+
+
+#: Fields whose other valid values a rule of thumb cannot guess: ``(config, value) -> value``.
+OTHER_VALUES: dict[str, Any] = {
+    "cell": lambda c, v: "lstm" if v != "lstm" else "hyperlstm",
+    "benchmark": lambda c, v: "pmnist" if v == "splitmnist" else "splitmnist",
+    "method": lambda c, v: "ewc" if v != "ewc" else "hnet",
+    "targets": lambda c, v: "frozen" if v == "stored" else "stored",
+    "hnet_activation": lambda c, v: "relu" if v == "elu" else "elu",
+    "hnet_hidden": lambda c, v: f"{v}x3",
+    "hnet_hidden_choices": lambda c, v: (*v, "7x7"),
+    "archive": lambda c, v: "/elsewhere/cifar-10-python.tar.gz",
+    "num_tasks": lambda c, v: v - 1 if v > 1 else 2,
+    "keep_prob": lambda c, v: v * 0.9,
+    "keep_prob_low": lambda c, v: v * 0.9,
+    "grid_x": lambda c, v: (*v, 0.123),
+    "depth": lambda c, v: v + 6,
+    "chunk_size": lambda c, v: _chunk_size(c),
+}
+
+#: (study, preset, field): no other value of the field is valid on its own.
+ALONE_INVALID = {
+    # SplitMNIST has 5 tasks; the preset has 10 (its benchmark is tried at the other presets)
+    ("hypercl_pmnist", "paper", "benchmark"),
+    # the paper's chunk size gives the paper's chunk count for the paper's target only
+    *((s, "paper", f) for s in ("hypercl_pmnist", "hypercl_splitmnist", "hypercl_ablation")
+      for f in ("benchmark", "target_hidden")),
+}
+
+
+def _scalar_candidates(value: Any, annotation: Any) -> list[Any]:
+    if isinstance(value, bool):
+        return [not value]
+    if isinstance(value, int):
+        return [value + 1, value * 2, value - 1]
+    if isinstance(value, float):
+        if math.isinf(value):
+            return [0.5]
+        return [value * 2, value / 2, value + 1, value - 1]
+    if value is None:  # an optional size or limit
+        return [3, 7000]
+    raise AssertionError(f"no rule for {value!r}; add the field to OTHER_VALUES")
+
+
+def candidates(config: Any, name: str, value: Any, annotation: Any) -> list[Any]:
+    """Other values to try for a field, the likeliest valid first."""
+    if name in OTHER_VALUES:
+        return [OTHER_VALUES[name](config, value)]
+    if isinstance(value, tuple):
+        if not value:
+            return [(2,), (2.0,)]
+        longer = [(*value, c) for c in _scalar_candidates(value[-1], None) if c not in value]
+        return longer + ([value[:-1]] if len(value) > 1 else [])
+    return _scalar_candidates(value, annotation)
+
+
+def another_valid(config: Any, name: str) -> Any:
+    """``config`` with field ``name`` set to another value its checks accept."""
+    hints = typing.get_type_hints(type(config))
+    tried = []
+    for value in candidates(config, name, getattr(config, name), hints[name]):
+        try:
+            return dataclasses.replace(config, **{name: value})
+        except (ConfigError, ValueError) as err:
+            tried.append(f"{value!r}: {err}")
+    raise AssertionError(f"no other valid value of {name} found ({'; '.join(tried)})")
+
+
+SAMPLES = 12
+
+
+def what_it_builds(spec, config) -> tuple:
+    """The search space's distributions over a few sampled trials (a conditional parameter
+    appears in some), the grid, and the configs those trials and the grid's first point
+    build."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    distributions, built = {}, []
+    for _ in range(SAMPLES):
+        trial = study.ask()
+        params = spec.search_space(trial, config)
+        distributions.update(trial.distributions)
+        built.append(spec.trial_configs(config, params, 0))
+    grid = spec.grid(config) if spec.grid is not None else None
+    if grid is not None:
+        point = {k: values[0] for k, values in grid.items()}
+        built.append(spec.trial_configs(config, {**params, **point}, 0))
+    return distributions, grid, built
+
+
+def _fields(name: str) -> list[tuple[str, str, str]]:
+    spec = load_study(name)
+    rows = []
+    for preset in PRESETS:
+        for field in dataclasses.fields(spec.presets[preset]):
+            if (field.name not in EXEMPT and DERIVED_FROM not in field.metadata
+                    and field.name not in spec.unused_fields
+                    and (name, preset, field.name) not in ALONE_INVALID):
+                rows.append((name, preset, field.name))
+    return rows
+
+
+CASES = [row for name in study_names() for row in _fields(name)]
+
+
+@pytest.mark.parametrize("study,preset,field", CASES,
+                         ids=[f"{s}-{p}-{f}" for s, p, f in CASES])
+def test_every_config_field_changes_what_the_trial_builds(study, preset, field):
+    spec = load_study(study)
+    config = spec.presets[preset]
+    changed = another_valid(config, field)
+    assert what_it_builds(spec, changed) != what_it_builds(spec, config), (
+        f"{study} ({preset}): --set {field}={getattr(changed, field)!r} changes nothing")
+
+
+def test_derived_and_unused_fields_are_refused_by_set():
+    for study, item, message in [
+            ("hypercl_pmnist", "epochs=3", "hypercl_pmnist derives epochs from num_tasks"),
+            ("hypercl_ablation", "beta_output=0.5", "hypercl_ablation does not use beta_output"),
+            ("hyperlstm_ablation", "cell=lstm", "hyperlstm_ablation does not use cell")]:
+        spec = load_study(study)
+        with pytest.raises(ConfigError, match=message):
+            apply_overrides(spec.presets["smoke"], [item], spec.name, spec.unused_fields)
+
+
+def test_unused_fields_are_fields_and_really_unused():
+    for name in study_names():
+        spec = load_study(name)
+        config = spec.presets["smoke"]
+        for field in spec.unused_fields:
+            changed = another_valid(config, field)
+            assert what_it_builds(spec, changed) == what_it_builds(spec, config), (name, field)
