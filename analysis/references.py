@@ -42,10 +42,11 @@ _HYPERCL_NOTE = ("plotted at the hypernetwork's trainable parameters for the pap
 REFERENCES: tuple[Reference, ...] = (
     Reference(_PTB, "LSTM, 1000 units", "test_bpc", 1.312, 4_250_000, _PTB_SOURCE),
     Reference(_PTB, "LN HyperLSTM, 1000 units", "test_bpc", 1.250, 4_920_000, _PTB_SOURCE),
-    Reference(("static_hnet_mnist",), "convnet, plain 7x7 layer", "test_error", 0.72, 21_210,
-              _MNIST_SOURCE, _MNIST_NOTE),
-    Reference(("static_hnet_mnist",), "convnet, generated 7x7 layer", "test_error", 0.76,
-              12_910, _MNIST_SOURCE, _MNIST_NOTE),
+    # The paper's MNIST errors are at early stopping on the validation split (A.3.1).
+    Reference(("static_hnet_mnist",), "convnet, plain 7x7 layer", "test_error_at_best_valid",
+              0.72, 21_210, _MNIST_SOURCE, _MNIST_NOTE),
+    Reference(("static_hnet_mnist",), "convnet, generated 7x7 layer",
+              "test_error_at_best_valid", 0.76, 12_910, _MNIST_SOURCE, _MNIST_NOTE),
     Reference(_CIFAR, "WRN 40-1", "test_error", 6.73, 563_000, _CIFAR_SOURCE),
     Reference(_CIFAR, "hyper WRN 40-1", "test_error", 8.02, 97_000, _CIFAR_SOURCE),
     Reference(_CIFAR, "WRN 40-2", "test_error", 5.66, 2_236_000, _CIFAR_SOURCE),

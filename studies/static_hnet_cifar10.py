@@ -114,6 +114,7 @@ SPEC = dataclasses.replace(
     presets=PRESETS,
     search_space=search_space,
     trial=run_trial,
+    objectives=("test_error", "params"),  # the paper does not say it early-stopped CIFAR-10
     grid=grid,
     check_data=check_data,
     trial_configs=trial_configs,
