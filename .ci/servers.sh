@@ -29,6 +29,17 @@ start_postgres() {
   stop_postgres() { su postgres -c "$pg_bin/pg_ctl -D $pg_data -m fast stop" >/dev/null 2>&1 || true; }
 }
 
+# Each `ray start` runs in a session of its own, whose id is noted: stopping the cluster ends
+# those sessions' processes (workers included) and no other Ray on the machine (`ray stop
+# --force` would end a user's own cluster too).
+ray_sessions=()
+
+start_ray_node() {
+  local sid_file="$ci_tmp/ray-node-$(( ${#ray_sessions[@]} + 1 )).sid"
+  setsid bash -c 'echo $$ > "$0"; exec "$@" >/dev/null' "$sid_file" "$ray_bin" start "$@"
+  ray_sessions+=("$(cat "$sid_file")")
+}
+
 start_ray_cluster() {
   local port=6390
   ray_bin="$PWD/.venv/bin/ray"
@@ -36,12 +47,17 @@ start_ray_cluster() {
   export RAY_AUTH_MODE=token   # both nodes and every driver use ~/.ray/auth_token
   mkdir -p "$RAY_TMPDIR"
   "$ray_bin" get-auth-token --generate >/dev/null
-  "$ray_bin" start --head --node-ip-address 127.0.0.1 --port "$port" --num-cpus 1 \
-    --include-dashboard false --disable-usage-stats >/dev/null
-  "$ray_bin" start --address "127.0.0.1:$port" --node-ip-address 127.0.0.1 --num-cpus 1 \
-    --disable-usage-stats >/dev/null
+  start_ray_node --head --node-ip-address 127.0.0.1 --port "$port" --num-cpus 1 \
+    --include-dashboard false --disable-usage-stats
+  start_ray_node --address "127.0.0.1:$port" --node-ip-address 127.0.0.1 --num-cpus 1 \
+    --num-gpus 1 --disable-usage-stats   # declares a GPU it does not have: GPU packing tests
   export HNET_TEST_RAY_ADDRESS="127.0.0.1:$port"
-  stop_ray_cluster() { "$ray_bin" stop --force >/dev/null 2>&1 || true; }
+  stop_ray_cluster() {
+    local sid
+    for sid in "${ray_sessions[@]}"; do pkill -TERM -s "$sid" 2>/dev/null || true; done
+    sleep 2
+    for sid in "${ray_sessions[@]}"; do pkill -KILL -s "$sid" 2>/dev/null || true; done
+  }
 }
 
 stop_servers() {

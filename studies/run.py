@@ -16,10 +16,8 @@ from pathlib import Path
 
 from studies._runner.config import ConfigError
 from studies._runner.registry import load_study, study_names
+from studies._runner.search_algorithms import PRUNERS, SAMPLERS
 from studies._runner.spec import PRESETS
-
-SAMPLERS = ("tpe", "random", "grid", "nsga2")
-PRUNERS = ("none", "median", "hyperband")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,9 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-trials", type=int, help="finished trials to reach")
     p.add_argument("--seeds", help="comma-separated seeds; each configuration runs under each")
     p.add_argument("--objectives", help="comma-separated metrics, e.g. valid_bpc,params")
-    p.add_argument("--sampler", choices=SAMPLERS, help="default: the study's (NSGA-II for "
-                   "several objectives)")
-    p.add_argument("--pruner", choices=PRUNERS, help="default: the study's")
+    p.add_argument("--sampler", choices=list(SAMPLERS), help="default: the study's (NSGA-II "
+                   "for several objectives); " + "; ".join(
+                       f"{k}: {a.description}" for k, a in SAMPLERS.items()))
+    p.add_argument("--sampler-seed", type=int, default=0, help="the sampler's seed (default 0)")
+    p.add_argument("--pruner", choices=list(PRUNERS), help="default: the study's; " + "; ".join(
+        f"{k}: {a.description}" for k, a in PRUNERS.items()))
     p.add_argument("--storage", help="Optuna RDB URL (default: SQLite under --results-dir)")
     p.add_argument("--results-dir", default="results", type=Path)
     p.add_argument("--study-name", help="name in the storage (default: <study>-<preset>)")

@@ -29,7 +29,6 @@ import optuna
 import ray
 
 from studies._runner import ray_backend
-from studies._runner.config import ConfigError
 from studies._runner.progress import Progress
 from studies._runner.results import RECORD_KEY, ResultsWriter
 from studies._runner.spec import RUNNER_FIELDS, StudyConfig, StudySpec
@@ -50,31 +49,6 @@ class RunSettings:
     objectives: tuple[str, ...]
     results_dir: Path
     jobs: int
-
-
-def make_sampler(name: str, spec: StudySpec, config: StudyConfig,
-                 seed: int) -> optuna.samplers.BaseSampler:
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
-    if name == "grid":
-        if spec.grid is None:
-            raise ConfigError(f"--sampler grid: study {spec.name} defines no grid")
-        return optuna.samplers.GridSampler(spec.grid(config), seed=seed)
-    raise ConfigError(f"--sampler {name!r}: expected tpe, random, grid or nsga2")
-
-
-def make_pruner(name: str, config: StudyConfig) -> optuna.pruners.BasePruner:
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=config.epochs)
-    raise ConfigError(f"--pruner {name!r}: expected none, median or hyperband")
 
 
 def study_identity(config: StudyConfig, objectives: tuple[str, ...]) -> dict[str, Any]:

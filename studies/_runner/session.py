@@ -19,17 +19,11 @@ import optuna
 from hnet_core.data import DatasetError
 from studies._runner import ray_backend
 from studies._runner.config import ConfigError, apply_overrides
-from studies._runner.driver import (
-    Driver,
-    RunSettings,
-    make_pruner,
-    make_sampler,
-    start_run,
-    study_identity,
-)
+from studies._runner.driver import Driver, RunSettings, start_run, study_identity
 from studies._runner.progress import Progress
 from studies._runner.registry import load_study
 from studies._runner.results import ResultsWriter
+from studies._runner.search_algorithms import make_pruner, make_sampler
 from studies._runner.spec import StudyConfig, StudySpec
 from studies._runner.stopping import StopSignals
 from studies._runner.storage import (
@@ -80,7 +74,8 @@ def check_search_space(spec: StudySpec, config: StudyConfig, sampler: str,
     A search space that cannot produce a valid trial is refused before the study exists, so it
     cannot fill the storage with failed trials.
     """
-    study = optuna.create_study(sampler=make_sampler(sampler, spec, config, seed=0),
+    study = optuna.create_study(sampler=make_sampler(sampler, spec, config, seed=0,
+                                                     objectives=len(objectives)),
                                 directions=[spec.metrics[o] for o in objectives])
     trial = study.ask()
     try:
@@ -229,7 +224,8 @@ def run_session(args: argparse.Namespace) -> int:
         study = _open_study(open_storage(p.storage_url), p.study_name,
                             [p.spec.metrics[o] for o in p.objectives],
                             study_identity(p.config, p.objectives),
-                            make_sampler(p.sampler, p.spec, p.config, seed=0),
+                            make_sampler(p.sampler, p.spec, p.config, seed=args.sampler_seed,
+                                         objectives=len(p.objectives)),
                             make_pruner(p.pruner, p.config))
         stale = fail_stale_trials(study)
         run_id = start_run(study)

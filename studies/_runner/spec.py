@@ -89,9 +89,9 @@ class StudySpec:
             builds them for one sample before creating the study (:meth:`check_trial`), and a
             contract test checks that every config field changes them, the search space or
             the grid: no field is silently ignored.
-        sampler: default sampler: ``tpe``, ``random`` or ``grid`` (NSGA-II is picked for
-            several objectives).
-        pruner: default pruner: ``none``, ``median`` or ``hyperband``.
+        sampler: default sampler, a name of ``search_algorithms.SAMPLERS`` (NSGA-II is
+            picked for several objectives).
+        pruner: default pruner, a name of ``search_algorithms.PRUNERS``.
         family: the model family, which the report's figures follow: ``char-lm``, ``cnn``,
             ``continual`` (forgetting figures) or ``synthetic``.
         group_by: the parameter that names a trial's model variant (the report colours and
@@ -131,6 +131,12 @@ class StudySpec:
         missing = [p for p in PRESETS if p not in self.presets]
         if missing:
             raise ValueError(f"study {self.name} lacks presets {missing}")
+        from studies._runner.search_algorithms import PRUNERS, SAMPLERS
+
+        if self.sampler not in SAMPLERS or self.pruner not in PRUNERS:
+            raise ValueError(f"study {self.name}: sampler {self.sampler!r} or pruner "
+                             f"{self.pruner!r} unknown; samplers: {', '.join(SAMPLERS)}; "
+                             f"pruners: {', '.join(PRUNERS)}")
         if self.family not in FAMILIES:
             raise ValueError(f"study {self.name}: family {self.family!r} not in {FAMILIES}")
         unknown = [o for o in self.objectives if o not in self.metrics]

@@ -83,6 +83,17 @@ def test_multi_objective_uses_nsga2_and_records_both(runner):
     assert trials[["value_valid_loss", "value_params"]].notna().all().all()
 
 
+def test_samplers_and_pruners_by_name_with_a_sampler_seed(runner):
+    done = runner.run(*SMOKE, "--sampler", "qmc", "--pruner", "percentile", "--sampler-seed",
+                      "3", "--n-trials", "5", "--set", "epochs=4", "--jobs", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials("synthetic-smoke")
+    assert trials.state.isin(["COMPLETE", "PRUNED"]).sum() == 5
+    bad = runner.run(*SMOKE, "--sampler", "cmaes", "--objectives", "valid_loss,params")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "error: --sampler cmaes handles one objective; this study has 2"
+
+
 def test_sqlite_storage_runs_in_wal_mode(runner):
     done = runner.run(*SMOKE, "--storage", runner.sqlite_url)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from studies import PRESETS, ConfigError
 from studies._runner.registry import load_study, study_names
+from studies._runner.search_algorithms import PRUNERS, SAMPLERS
 from studies._runner.session import Plan, plan
-from studies.run import PRUNERS, SAMPLERS, _parser
+from studies.run import _parser
 
 WORDS = ["", "none", "nan", "inf", "-inf", "0", "-1", "1e-3", "true", "off", "1,2", "0,", ",",
          "3, 4 ,5", "-0.5", "1e309", "lstm", "ln_hyperlstm", "abc", "2.5"]
@@ -43,8 +44,8 @@ def invocations(draw: st.DrawFn) -> list[str]:
         "--cpus-per-trial": NUMBER,
         "--gpus-per-trial": NUMBER,
         "--seeds": TEXT,
-        "--sampler": st.sampled_from(SAMPLERS),
-        "--pruner": st.sampled_from(PRUNERS),
+        "--sampler": st.sampled_from(list(SAMPLERS)),
+        "--pruner": st.sampled_from(list(PRUNERS)),
         "--objectives": st.one_of(
             st.lists(st.sampled_from([*spec.metrics, "bogus"]), max_size=3).map(",".join)),
         "--data-dir": st.sampled_from(["/nonexistent", "."]),
