@@ -86,7 +86,9 @@ class StaticHnetConfig(StudyConfig):
         search_range(self, "lr_gamma", "lr_gamma", log=True)
 
 
-def search_space(trial: optuna.Trial, config: StaticHnetConfig) -> dict:
+def search_space(trial: optuna.Trial, config: StaticHnetConfig, lr: bool = True) -> dict:
+    """Generated or not, N_z and d when generated, and (unless ``lr`` is False) the learning
+    rate."""
     params = {"generated": trial.suggest_categorical("generated",
                                                      list(config.generated_choices))}
     if params["generated"]:
@@ -94,7 +96,8 @@ def search_space(trial: optuna.Trial, config: StaticHnetConfig) -> dict:
                                                              list(config.embedding_sizes))
         params["hidden_size"] = trial.suggest_categorical("hidden_size",
                                                           list(config.hidden_sizes))
-    params["lr"] = trial.suggest_float("lr", config.lr_low, config.lr_high, log=True)
+    if lr:
+        params["lr"] = trial.suggest_float("lr", config.lr_low, config.lr_high, log=True)
     return params
 
 

@@ -98,3 +98,16 @@ class HyperConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.kernel(), self.bias, self.stride, self.padding)
+
+
+def conv_kernels(model: nn.Module) -> list[torch.Tensor]:
+    """Every convolution kernel of ``model``: the weights of its ``nn.Conv2d`` layers and the
+    generated kernels of its :class:`HyperConv2d` layers (differentiable in the generator and
+    embeddings), for an L2 penalty on kernels (Ha et al. 2017, A.3.2)."""
+    kernels = []
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            kernels.append(module.weight)
+        elif isinstance(module, HyperConv2d):
+            kernels.append(module.kernel())
+    return kernels

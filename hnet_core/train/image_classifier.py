@@ -3,12 +3,17 @@
 The splits live in memory as uint8 tensors on the training device; each step gathers a batch by
 index, converts and normalises it there, and optionally pads and randomly crops it (and flips it
 horizontally, for CIFAR), so no data loader stands between the GPU (or the CPU) and the data.
-Adam, with an optional step schedule (the learning rate times ``lr_gamma`` at each epoch of
-``lr_milestones``). :func:`train_image_classifier` is a generator: one metrics dict per epoch.
+Adam or Nesterov-momentum SGD, with an optional schedule: the learning rate times ``lr_gamma``
+at each epoch of ``lr_milestones``, or piecewise constant by step (``lr * lr_factors[i]`` while
+the step is below ``lr_steps[i]``, as Ha et al. 2017 give theirs in Tables 8-9), an optional L2
+penalty on every convolution kernel, generated ones included (``kernel_l2``), and an optional
+cap on the total steps. :func:`train_image_classifier` is a generator: one metrics dict per
+epoch.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import time
@@ -23,6 +28,7 @@ from torch import nn
 from hnet_core.data.images import ImageSplits
 from hnet_core.models.char_lm import count_parameters
 from hnet_core.models.convnets import ImageClassifierConfig, build_classifier
+from hnet_core.models.static_hypernet import conv_kernels
 from hnet_core.train import _checks as checks
 from hnet_core.train._device import load_checkpoint, pick_device, save_checkpoint
 from hnet_core.train._errors import TrainingDiverged
@@ -35,10 +41,19 @@ class ImageTrainConfig:
     Attributes:
         epochs: passes over the train split.
         batch_size: examples per step (the paper's MNIST runs use 1000).
-        lr: Adam's initial learning rate.
+        lr: the optimizer's initial learning rate.
+        optimizer: ``adam`` or ``nesterov`` (SGD with Nesterov momentum ``momentum``).
+        momentum: Nesterov SGD's momentum.
         lr_milestones: epochs after which the learning rate is multiplied by ``lr_gamma``.
         lr_gamma: the factor of each step.
-        weight_decay: L2 penalty added by Adam.
+        lr_steps, lr_factors: a schedule by step instead: ``lr * lr_factors[i]`` while the
+            step (from 0) is below ``lr_steps[i]``, ``lr * lr_factors[-1]`` after the last
+            (one factor more than boundaries; not with ``lr_milestones``).
+        max_train_steps: stop training after this many steps in all (None: ``epochs`` full
+            passes); the last epoch may be partial.
+        weight_decay: L2 penalty added by the optimizer to every parameter.
+        kernel_l2: ``kernel_l2 / 2 * sum ||K||^2`` over every convolution kernel, generated
+            ones included, added to the loss (0: none).
         crop_padding: zero padding before a random crop back to the image size (0: none).
         flip: random horizontal flips (CIFAR; never for digits).
         eval_batch_size: examples per evaluation batch.
@@ -51,9 +66,15 @@ class ImageTrainConfig:
     epochs: int = 1
     batch_size: int = 1000
     lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
     lr_milestones: tuple[int, ...] = ()
     lr_gamma: float = 0.1
+    lr_steps: tuple[int, ...] = ()
+    lr_factors: tuple[float, ...] = (1.0,)
+    max_train_steps: int | None = None
     weight_decay: float = 0.0
+    kernel_l2: float = 0.0
     crop_padding: int = 0
     flip: bool = False
     eval_batch_size: int = 1000
@@ -66,10 +87,25 @@ class ImageTrainConfig:
         checks.at_least(self, 1, "epochs", "batch_size", "eval_batch_size",
                         "max_train_batches", "max_eval_batches")
         checks.at_least(self, 0, "crop_padding")
+        checks.at_least(self, 1, "max_train_steps")
         checks.positive(self, "lr", "lr_gamma")
-        checks.non_negative(self, "weight_decay")
+        checks.non_negative(self, "weight_decay", "kernel_l2", "momentum")
+        if self.optimizer not in ("adam", "nesterov"):
+            raise ValueError(f"optimizer must be adam or nesterov, got {self.optimizer!r}")
         if any(not m >= 1 for m in self.lr_milestones):
             raise ValueError(f"lr_milestones must be epochs >= 1, got {self.lr_milestones}")
+        steps, factors = self.lr_steps, self.lr_factors
+        if len(factors) != len(steps) + 1 or any(not f > 0 for f in factors):
+            raise ValueError(f"lr_factors must be {len(steps) + 1} positive factors (one more "
+                             f"than lr_steps), got {factors}")
+        if list(steps) != sorted(set(steps)) or any(not s >= 1 for s in steps):
+            raise ValueError(f"lr_steps must be increasing steps >= 1, got {steps}")
+        if steps and self.lr_milestones:
+            raise ValueError("give lr_milestones (by epoch) or lr_steps (by step), not both")
+
+    def lr_factor(self, step: int) -> float:
+        """The factor of the step schedule at ``step`` (1 without one)."""
+        return self.lr_factors[bisect.bisect_right(self.lr_steps, step)]
 
 
 class _Normalize(nn.Module):
@@ -124,11 +160,22 @@ def evaluate(model: nn.Module, normalize: nn.Module, x: torch.Tensor, y: torch.T
     return loss / count, 100.0 * wrong / count
 
 
+def _loss(model: nn.Module, logits: torch.Tensor, y: torch.Tensor,
+          config: ImageTrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cross-entropy, what is minimised: it plus the kernels' L2 penalty, if any)."""
+    loss = F.cross_entropy(logits, y)
+    if not config.kernel_l2:
+        return loss, loss
+    penalty = sum(k.square().sum() for k in conv_kernels(model))
+    return loss, loss + 0.5 * config.kernel_l2 * penalty
+
+
 def _train_epoch(model: nn.Module, normalize: nn.Module, optimizer: torch.optim.Optimizer,
                  data: ImageSplits, config: ImageTrainConfig, epoch: int,
-                 generator: torch.Generator) -> tuple[float, float, int]:
-    """One pass over a shuffled train split; returns (mean loss, error in %, examples seen),
-    measured on the training batches as they were trained on."""
+                 generator: torch.Generator, step: int) -> tuple[float, float, int, int]:
+    """One pass over a shuffled train split, from global step ``step``; returns (mean loss,
+    error in %, examples seen, the next step), measured on the training batches as they were
+    trained on."""
     model.train()
     device = data.train_x.device
     order = torch.randperm(data.train_x.shape[0], generator=generator).to(device)
@@ -136,21 +183,34 @@ def _train_epoch(model: nn.Module, normalize: nn.Module, optimizer: torch.optim.
     for i, start in enumerate(range(0, order.shape[0], config.batch_size)):
         if config.max_train_batches is not None and i >= config.max_train_batches:
             break
+        if config.max_train_steps is not None and step >= config.max_train_steps:
+            break
+        if config.lr_steps:
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * config.lr_factor(step)
         index = order[start:start + config.batch_size]
         x = augment(data.train_x[index], config.crop_padding, config.flip, generator)
         y = data.train_y[index]
         logits = model(normalize(x))
-        loss = F.cross_entropy(logits, y)
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(f"loss is {loss.item()} at epoch {epoch}, step {i}")
+        loss, objective = _loss(model, logits, y, config)
+        if not torch.isfinite(objective):
+            raise TrainingDiverged(f"loss is {objective.item()} at epoch {epoch}, step {i}")
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         optimizer.step()
+        step += 1
         total += loss.detach() * y.shape[0]
         wrong += (logits.detach().argmax(1) != y).sum()
         count += y.shape[0]
     count_ = max(count, 1)
-    return total.item() / count_, 100.0 * wrong.item() / count_, count
+    return total.item() / count_, 100.0 * wrong.item() / count_, count, step
+
+
+def _optimizer(model: nn.Module, config: ImageTrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "nesterov":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                               nesterov=True, weight_decay=config.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
 def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTrainConfig,
@@ -187,20 +247,22 @@ def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTra
     normalize = _Normalize(data.mean, data.std).to(device)
     data = dataclasses.replace(data, **{k: getattr(data, k).to(device) for k in (
         "train_x", "train_y", "valid_x", "valid_y", "test_x", "test_y")})
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
-                                 weight_decay=config.weight_decay)
+    optimizer = _optimizer(model, config)
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.lr_milestones),
                                                     gamma=config.lr_gamma)
     identity = {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
     identity["train"].pop("epochs")
-    start = _resume(checkpoint, identity, model, optimizer, schedule, generator, device)
+    start, step = _resume(checkpoint, identity, model, optimizer, schedule, generator, device)
     params = count_parameters(model)
     best = (math.inf, math.nan)  # (valid error, test error then) over the epochs run here
     for epoch in range(start + 1, config.epochs + 1):
-        lr = optimizer.param_groups[0]["lr"]
+        if config.max_train_steps is not None and step >= config.max_train_steps:
+            break  # the steps ran out within the last epoch
+        lr = (config.lr * config.lr_factor(step) if config.lr_steps
+              else optimizer.param_groups[0]["lr"])
         began = time.perf_counter()
-        train_loss, train_error, seen = _train_epoch(model, normalize, optimizer, data, config,
-                                                     epoch, generator)
+        train_loss, train_error, seen, step = _train_epoch(
+            model, normalize, optimizer, data, config, epoch, generator, step)
         elapsed = time.perf_counter() - began
         schedule.step()
         metrics = {"epoch": epoch, "train_loss": train_loss, "train_error": train_error}
@@ -215,7 +277,8 @@ def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTra
         metrics.update(lr=lr, params=params, epoch_time_s=elapsed, examples_per_s=seen / elapsed)
         if checkpoint is not None:
             save_checkpoint(Path(checkpoint), {
-                "identity": identity, "epoch": epoch, "model": model.state_dict(),
+                "identity": identity, "epoch": epoch, "step": step,
+                "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
                 "rng": torch.get_rng_state(), "generator": generator.get_state()})
         yield metrics
@@ -223,11 +286,11 @@ def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTra
 
 def _resume(checkpoint: str | Path | None, identity: dict, model: nn.Module,
             optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LRScheduler,
-            generator: torch.Generator, device: torch.device) -> int:
-    """Load a matching checkpoint; returns its epoch (0 if there is none)."""
+            generator: torch.Generator, device: torch.device) -> tuple[int, int]:
+    """Load a matching checkpoint; returns its epoch and step (0, 0 if there is none)."""
     saved = load_checkpoint(Path(checkpoint), device) if checkpoint is not None else None
     if saved is None:
-        return 0
+        return 0, 0
     if saved["identity"] != identity:
         raise ValueError(f"checkpoint {checkpoint} was written for another configuration")
     model.load_state_dict(saved["model"])
@@ -235,4 +298,4 @@ def _resume(checkpoint: str | Path | None, identity: dict, model: nn.Module,
     schedule.load_state_dict(saved["schedule"])
     torch.set_rng_state(saved["rng"].cpu())
     generator.set_state(saved["generator"].cpu())
-    return int(saved["epoch"])
+    return int(saved["epoch"]), int(saved.get("step", 0))

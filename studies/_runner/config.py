@@ -73,9 +73,14 @@ def apply_overrides(config: Any, overrides: list[str], study: str,
         except (ValueError, TypeError):
             raise ConfigError(f"--set {key}={text}: expected {_describe(hints[key])}") from None
     try:
-        return dataclasses.replace(config, **changes)
+        changed = dataclasses.replace(config, **changes)
     except (ValueError, TypeError) as err:
         raise ConfigError(f"--set: {err}") from None
+    ignored = [key for key in changes if key in changed.unused()]
+    if ignored:
+        raise ConfigError(f"--set {ignored[0]}: {study} does not use {ignored[0]} with these "
+                          f"settings ({changed.unused_reason()})")
+    return changed
 
 
 def _describe(annotation: Any) -> str:

@@ -55,6 +55,15 @@ class StudyConfig:
                               f"({', '.join(map(str, repeated))} more than once)")
         self.validate()
 
+    def unused(self) -> tuple[str, ...]:
+        """Fields this config's other values leave unused (``--set`` refuses them): none,
+        unless a study says otherwise (e.g. a fixed recipe that sets the learning rate)."""
+        return ()
+
+    def unused_reason(self) -> str:
+        """Why :meth:`unused` leaves those fields unused, in a few words."""
+        return ""
+
     def validate(self) -> None:
         """A study's own field checks (ranges, choices, search ranges); raise ConfigError.
 

@@ -99,3 +99,40 @@ def test_bad_training_configs_are_refused():
                             ({"weight_decay": math.inf}, "weight_decay must be finite")]:
         with pytest.raises(ValueError, match=message):
             ImageTrainConfig(**fields)
+
+
+@pytest.mark.needs_data
+def test_step_schedule_nesterov_and_kernel_l2(small_mnist):
+    """A schedule by step (Ha et al. 2017, Tables 8-9), Nesterov SGD, the kernels' L2 penalty,
+    and a cap on the total steps that ends training within an epoch."""
+    config = ImageTrainConfig(epochs=5, batch_size=50, lr=0.1, optimizer="nesterov",
+                              lr_steps=(3, 5), lr_factors=(1.0, 0.2, 0.04), max_train_steps=7,
+                              kernel_l2=5e-4, max_train_batches=3, device="cpu")
+    assert [config.lr_factor(s) for s in range(7)] == [1.0, 1.0, 1.0, 0.2, 0.2, 0.04, 0.04]
+    model = ImageClassifierConfig(arch="mnist_convnet", hyper=True)
+    history = list(train_image_classifier(model, config, small_mnist))
+    assert [m["epoch"] for m in history] == [1, 2, 3]  # 3 + 3 + 1 steps
+    assert [round(m["lr"], 6) for m in history] == [0.1, 0.02, 0.004]
+    assert all(math.isfinite(m["train_loss"]) for m in history)
+
+
+def test_kernel_l2_covers_generated_kernels():
+    from hnet_core.models import build_classifier
+    from hnet_core.models.static_hypernet import conv_kernels
+
+    net = build_classifier(ImageClassifierConfig(arch="mnist_convnet", hyper=True))
+    kernels = conv_kernels(net)
+    assert sorted(tuple(k.shape) for k in kernels) == [(16, 1, 7, 7), (16, 16, 7, 7)]
+    sum(k.square().sum() for k in kernels).backward()
+    assert net.generator.w_out.grad is not None  # the penalty reaches the generator
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"optimizer": "sgd"}, "optimizer must be adam or nesterov"),
+    ({"lr_steps": (3,), "lr_factors": (1.0,)}, "lr_factors must be 2 positive factors"),
+    ({"lr_steps": (5, 3), "lr_factors": (1.0, 0.5, 0.1)}, "lr_steps must be increasing"),
+    ({"lr_steps": (3,), "lr_factors": (1.0, 0.5), "lr_milestones": (2,)}, "not both"),
+])
+def test_bad_schedules_are_refused(fields, message):
+    with pytest.raises(ValueError, match=message):
+        ImageTrainConfig(**fields)
