@@ -1,0 +1,157 @@
+"""Every ``paper`` preset holds the published setting: each value with its source, so no later
+change moves a paper preset unnoticed. Where the source is silent, the value is ours and the
+row says so; the study's docstring carries the same table."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+
+from studies._runner.registry import load_study
+
+HA = "Ha et al. 2017"
+HYPERCL = "chrhenning/hypercl mnist/train_args_default.py"
+
+PAPER_SETTINGS = [
+    # static_hnet_mnist: Ha et al. 2017, sec. 4.1 and appendix A.3.1
+    ("static_hnet_mnist", "generated_choices", (True, False), f"{HA}, Table 7: both nets"),
+    ("static_hnet_mnist", "embedding_size", 4, f"{HA}, sec. 4.1: N_z = 4"),
+    ("static_hnet_mnist", "hidden_size", 4, f"{HA}, sec. 3.1: d = N_z"),
+    ("static_hnet_mnist", "valid_size", 5000, f"{HA}, A.3.1: 55000 / 5000 / 10000"),
+    ("static_hnet_mnist", "batch_size", 1000, f"{HA}, A.3.1: mini-batches of size 1000"),
+    ("static_hnet_mnist", "lr", 1e-3, f"{HA}, A.3.1: Adam, learning rate 0.001"),
+    ("static_hnet_mnist", "crop_padding", 1, f"{HA}, A.3.1: pad to 30x30, crop to 28x28"),
+    ("static_hnet_mnist", "flip", False, f"{HA}, A.3.1: no flips named"),
+    ("static_hnet_mnist", "lr_milestones", (), f"{HA}, A.3.1: no schedule named"),
+    ("static_hnet_mnist", "epochs", 50, "not stated in the paper: ours"),
+    # static_hnet_cifar10: Ha et al. 2017, sec. 4.2, appendix A.3.2, Tables 8-9
+    ("static_hnet_cifar10", "depth", 40, f"{HA}, Table 2: WRN 40-k"),
+    ("static_hnet_cifar10", "widen_choices", (1, 2), f"{HA}, Table 2: k = 1, 2"),
+    ("static_hnet_cifar10", "generated_choices", (True, False), f"{HA}, Table 2"),
+    ("static_hnet_cifar10", "embedding_size", 64, f"{HA}, sec. 4.2: N_z = 64"),
+    ("static_hnet_cifar10", "hidden_size", 64, f"{HA}, sec. 3.1: d = N_z"),
+    ("static_hnet_cifar10", "valid_size", 5000, f"{HA}, A.3.2: 5000 validation samples"),
+    ("static_hnet_cifar10", "batch_size", 128, f"{HA}, A.3.2: mini-batch size of 128"),
+    ("static_hnet_cifar10", "crop_padding", 2, f"{HA}, A.3.2: pad to 36x36, crop to 32x32"),
+    ("static_hnet_cifar10", "flip", True, f"{HA}, A.3.2: random horizontal flips"),
+    ("static_hnet_cifar10", "plain_recipe", "paper_sgd", f"{HA}, A.3.2 and Table 8"),
+    ("static_hnet_cifar10", "hyper_recipe", "paper_adam", f"{HA}, A.3.2 and Table 9"),
+    ("static_hnet_cifar10", "kernel_l2", 5e-4, f"{HA}, A.3.2: 0.0005 on all kernels"),
+    # hyperlstm_ptb: Ha et al. 2017, sec. 4.3, appendix A.2.2 and A.3.3
+    ("hyperlstm_ptb", "cell", "ln_hyperlstm", f"{HA}, Table 3: LN HyperLSTM"),
+    ("hyperlstm_ptb", "hidden_size", 1000, f"{HA}, sec. 4.3: 1000 units"),
+    ("hyperlstm_ptb", "num_layers", 1, f"{HA}, sec. 4.3"),
+    ("hyperlstm_ptb", "hyper_size", 128, f"{HA}, sec. 4.3: 128 units"),
+    ("hyperlstm_ptb", "embedding_size", 4, f"{HA}, sec. 4.3: a signal size of 4"),
+    ("hyperlstm_ptb", "batch_size", 128, f"{HA}, A.3.3: mini-batches of size 128"),
+    ("hyperlstm_ptb", "seq_len", 100, f"{HA}, A.3.3: sequences of length 100"),
+    ("hyperlstm_ptb", "lr", 1e-3, f"{HA}, A.3.3: Adam, learning rate 0.001"),
+    ("hyperlstm_ptb", "keep_prob", 0.9, f"{HA}, sec. 4.3 and A.3.3: keep 0.9"),
+    ("hyperlstm_ptb", "hyper_recurrent_dropout", False, f"{HA}, A.2.2: main LSTM only"),
+    ("hyperlstm_ptb", "epochs", 30, "not stated in the paper: ours"),
+    # hypercl_pmnist: von Oswald et al. 2020 via the authors' _set_default_permuted
+    ("hypercl_pmnist", "benchmark", "pmnist", f"{HYPERCL}: permutedMNIST"),
+    ("hypercl_pmnist", "num_tasks", 10, f"{HYPERCL}: PermutedMNIST-10"),
+    ("hypercl_pmnist", "target_hidden", (1000, 1000), f"{HYPERCL}: class_fc_arch 1000,1000"),
+    ("hypercl_pmnist", "iterations", 5000, f"{HYPERCL}: n_iter 5000"),
+    ("hypercl_pmnist", "batch_size", 128, f"{HYPERCL}: batch_size 128"),
+    ("hypercl_pmnist", "lr", 1e-4, f"{HYPERCL}: class_lr = class_lr_emb = 0.0001"),
+    ("hypercl_pmnist", "lookahead", True, f"{HYPERCL}: no_lookahead False"),
+    ("hypercl_pmnist", "beta_output", 0.1, f"{HYPERCL}: class_beta 0.1"),
+    ("hypercl_pmnist", "task_embedding_size", 24, f"{HYPERCL}: class_temb_size 24"),
+    ("hypercl_pmnist", "chunk_embedding_size", 8, f"{HYPERCL}: class_emb_size 8"),
+    ("hypercl_pmnist", "hnet_hidden", "25x25", f"{HYPERCL}: class_hnet_arch 25,25"),
+    ("hypercl_pmnist", "hnet_activation", "elu", f"{HYPERCL}: class_hnet_act elu"),
+    ("hypercl_pmnist", "chunk_size", 78000, f"{HYPERCL}: class_hyper_chunks 78000"),
+    ("hypercl_pmnist", "num_chunks", 28, "ceil(2,126,100 / 78000)"),
+    ("hypercl_pmnist", "targets", "stored", f"{HYPERCL}: online_target_computation off"),
+    ("hypercl_pmnist", "reg_tasks_per_step", None, "train_args.py: hnet_reg_batch_size -1"),
+    # hypercl_splitmnist: the authors' _set_default_split
+    ("hypercl_splitmnist", "benchmark", "splitmnist", f"{HYPERCL}: splitMNIST"),
+    ("hypercl_splitmnist", "num_tasks", 5, f"{HYPERCL}: num_tasks 5"),
+    ("hypercl_splitmnist", "target_hidden", (400, 400), f"{HYPERCL}: class_fc_arch 400,400"),
+    ("hypercl_splitmnist", "iterations", 2000, f"{HYPERCL}: n_iter 2000"),
+    ("hypercl_splitmnist", "batch_size", 128, f"{HYPERCL}: batch_size 128"),
+    ("hypercl_splitmnist", "lr", 1e-3, f"{HYPERCL}: class_lr = class_lr_emb = 0.001"),
+    ("hypercl_splitmnist", "lookahead", True, f"{HYPERCL}: no_lookahead False"),
+    ("hypercl_splitmnist", "beta_output", 0.01, f"{HYPERCL}: class_beta 0.01"),
+    ("hypercl_splitmnist", "task_embedding_size", 96, f"{HYPERCL}: class_temb_size 96"),
+    ("hypercl_splitmnist", "chunk_embedding_size", 96, f"{HYPERCL}: class_emb_size 96"),
+    ("hypercl_splitmnist", "hnet_hidden", "10x10", f"{HYPERCL}: class_hnet_arch 10,10"),
+    ("hypercl_splitmnist", "hnet_activation", "relu", f"{HYPERCL}: class_hnet_act relu"),
+    ("hypercl_splitmnist", "chunk_size", 42000, f"{HYPERCL}: class_hyper_chunks 42000"),
+    ("hypercl_splitmnist", "num_chunks", 12, "ceil(478,410 / 42000)"),
+    ("hypercl_splitmnist", "targets", "stored", f"{HYPERCL}: online_target_computation off"),
+    ("hypercl_splitmnist", "reg_tasks_per_step", None, "train_args.py: hnet_reg_batch_size -1"),
+]
+
+
+@pytest.mark.parametrize("study,field,value,source", PAPER_SETTINGS,
+                         ids=[f"{s}-{f}" for s, f, _, _ in PAPER_SETTINGS])
+def test_paper_preset_holds_the_published_value(study, field, value, source):
+    assert getattr(load_study(study).presets["paper"], field) == value, source
+
+
+def test_the_ablations_paper_presets_are_their_studies():
+    for ablation, study in (("hyperlstm_ablation", "hyperlstm_ptb"),
+                            ("hypercl_ablation", "hypercl_splitmnist")):
+        ours, theirs = (load_study(n).presets["paper"] for n in (ablation, study))
+        for field, _value, _source in [r[1:] for r in PAPER_SETTINGS if r[0] == study]:
+            if field not in load_study(ablation).unused_fields:
+                assert getattr(ours, field) == getattr(theirs, field), (ablation, field)
+
+
+def _grid_trials(study: str) -> list[dict]:
+    spec = load_study(study)
+    config = spec.presets["paper"]
+    sampler = optuna.samplers.GridSampler(spec.grid(config), seed=0)
+    trials: list[dict] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        trials.append(spec.search_space(trial, config))
+        return 0.0
+
+    optuna.create_study(sampler=sampler).optimize(objective, n_trials=spec.grid_size(config))
+    return trials
+
+
+def test_the_grid_at_the_paper_preset_runs_the_papers_configurations():
+    ptb = _grid_trials("hyperlstm_ptb")
+    assert ptb == [{"cell": "ln_hyperlstm", "embedding_size": 4, "hyper_size": 128,
+                    "input_keep_prob": 0.9, "output_keep_prob": 0.9,
+                    "recurrent_keep_prob": 0.9, "lr": 1e-3}]
+    mnist = sorted(_grid_trials("static_hnet_mnist"), key=lambda p: p["generated"])
+    assert mnist == [{"generated": False, "lr": 1e-3},
+                     {"generated": True, "embedding_size": 4, "hidden_size": 4, "lr": 1e-3}]
+    cifar = _grid_trials("static_hnet_cifar10")
+    assert sorted((p["widen"], p["generated"]) for p in cifar) == [
+        (1, False), (1, True), (2, False), (2, True)]
+    assert all("lr" not in p for p in cifar)  # the recipes fix it
+    for study, chunks in (("hypercl_pmnist", 28), ("hypercl_splitmnist", 12)):
+        (point,) = _grid_trials(study)
+        spec = load_study(study)
+        _target, hnet, train = spec.trial_configs(spec.presets["paper"], point, 0)[:3]
+        config = spec.presets["paper"]
+        assert point["num_chunks"] == chunks and hnet.chunk_size == config.chunk_size
+        assert (train.lr, train.beta_output, train.lookahead) == (
+            config.lr, config.beta_output, True)
+
+
+def test_the_cifar_recipes_are_tables_8_and_9():
+    spec = load_study("static_hnet_cifar10")
+    config = spec.presets["paper"]
+    plain = spec.trial_configs(config, {"widen": 1, "generated": False}, 0)[1]
+    hyper = spec.trial_configs(config, {"widen": 1, "generated": True, "embedding_size": 64,
+                                        "hidden_size": 64}, 0)[1]
+    plain_lrs = [round(plain.lr * plain.lr_factor(s), 8) for s in (0, 28_000, 56_000, 84_000,
+                                                                    112_000)]
+    assert (plain.optimizer, plain_lrs, plain.max_train_steps) == (
+        "nesterov", [0.1, 0.02, 0.004, 0.0008, 0.00016], 140_000)
+    hyper_lrs = [round(hyper.lr * hyper.lr_factor(s), 8) for s in (0, 168_000, 336_000,
+                                                                    504_000)]
+    assert (hyper.optimizer, hyper_lrs, hyper.max_train_steps) == (
+        "adam", [0.002, 0.001, 0.0002, 0.00005], 672_000)
+    assert plain.epochs == math.ceil(140_000 / 352) and hyper.epochs == math.ceil(672_000 / 352)
+    assert plain.kernel_l2 == hyper.kernel_l2 == 5e-4
