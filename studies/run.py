@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-failures", type=int)
     p.add_argument("--ray-address", help="join this Ray cluster (default: $RAY_ADDRESS, or local)")
     p.add_argument("--ray-cpus", type=int, help="CPUs of a local Ray (default: all)")
+    p.add_argument("--ray-gpus", type=int, help="GPUs a local Ray declares (default: those "
+                   "CUDA finds; more than there are only to test GPU packing)")
     p.add_argument("--data-dir", help="data root searched first")
     p.add_argument("--quiet", action="store_true", help="one line per finished trial")
     return p

@@ -176,7 +176,10 @@ class Driver:
             params = self.spec.search_space(trial, self.config)
             self.progress.trial_started(trial.number, params)
             runs = self.workers.submit(self.spec.trial, self.config, params, seeds)
-            record["tasks"] = {str(seed): run.next() for seed, run in runs.items()}
+            # Each seed's placement, and when it started and ended (the driver's clock, so
+            # concurrency can be read off the trials table across nodes).
+            record["tasks"] = {str(seed): {**run.next(), "started_at": time.time()}
+                               for seed, run in runs.items()}
             self._follow(trial, dict(runs), record)
             return self._objective_values(record)
         except optuna.TrialPruned:
@@ -224,6 +227,7 @@ class Driver:
             for seed, run in list(live.items()):
                 metrics = run.next()
                 if metrics is None:
+                    record["tasks"][str(seed)]["ended_at"] = time.time()
                     del live[seed]
                     continue
                 record["epochs"].append({"seed": seed, **metrics})

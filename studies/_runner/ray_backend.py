@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -70,15 +71,18 @@ def check_reachable(address: str) -> None:
                           ) from None
 
 
-def start_ray(address: str | None, num_cpus: int | None = None) -> dict[str, float]:
+def start_ray(address: str | None, num_cpus: int | None = None,
+              num_gpus: int | None = None) -> list[dict[str, float]]:
     """Join the cluster at ``address`` (or ``$RAY_ADDRESS``), else start a local one.
 
     Args:
         address: ``host:port`` of a cluster's GCS, ``auto``, or None for a local Ray.
         num_cpus: CPUs of a local Ray (None: all of this machine's).
+        num_gpus: GPUs a local Ray declares (None: those CUDA finds). A node may declare GPUs
+            it does not have, which is how GPU packing is tested without one.
 
     Returns:
-        The cluster's total resources, e.g. ``{"CPU": 2.0, "GPU": 0.0}``.
+        Each live node's resources, e.g. ``[{"CPU": 2.0, "GPU": 0.0}]``.
     """
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
@@ -89,19 +93,29 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> dict[str, flo
         # the runner's own lines are all a user should see.
         logging.getLogger(_AUTH_NOTICE_LOGGER).setLevel(logging.ERROR)
     _raylet_messages_to_log()
-    local = {} if address else {"num_cpus": num_cpus, "include_dashboard": False}
+    local = {} if address else {"num_cpus": num_cpus, "num_gpus": num_gpus,
+                                "include_dashboard": False}
     ray.init(address=address, configure_logging=False, log_to_driver=False,
              ignore_reinit_error=True, **local)
-    resources = ray.cluster_resources()
-    return {"CPU": resources.get("CPU", 0.0), "GPU": resources.get("GPU", 0.0)}
+    return node_resources()
 
 
-def how_many_fit(resources: dict[str, float], cpus: float, gpus: float) -> int:
-    """How many holders of ``cpus`` CPUs and ``gpus`` GPUs the cluster's ``resources`` hold."""
-    fits = resources.get("CPU", 0.0) // cpus
-    if gpus > 0:
-        fits = min(fits, resources.get("GPU", 0.0) // gpus)
-    return int(fits)
+def node_resources() -> list[dict[str, float]]:
+    """The CPUs and GPUs of each live node of the cluster this process joined."""
+    return [{"CPU": n["Resources"].get("CPU", 0.0), "GPU": n["Resources"].get("GPU", 0.0)}
+            for n in ray.nodes() if n.get("Alive")]
+
+
+def how_many_fit(nodes: list[dict[str, float]], cpus: float, gpus: float) -> int:
+    """How many holders of ``cpus`` CPUs and ``gpus`` GPUs the nodes hold: a holder (one seed's
+    worker) lives on one node, so fractions pack per node (four 0.25-GPU seeds on one GPU)."""
+    total = 0
+    for node in nodes:
+        fits = node.get("CPU", 0.0) // cpus
+        if gpus > 0:
+            fits = min(fits, node.get("GPU", 0.0) // gpus)
+        total += int(fits)
+    return total
 
 
 def stop_ray() -> None:
@@ -121,12 +135,21 @@ def _limit_threads(threads: int) -> None:
 
 
 def _device() -> str:
-    """The GPU's name when the task holds one, else ``cpu``."""
-    if not ray.get_gpu_ids():
+    """``cpu``, or the GPU the worker holds and what it sees of it: the name ``nvidia-smi``
+    gives (``NVIDIA H200 (CUDA_VISIBLE_DEVICES=0)``), or ``GPU 0 (CUDA_VISIBLE_DEVICES=0; no
+    CUDA device)`` on a node that declares a GPU it does not have. Neither imports torch, so a
+    study without a model (``synthetic``) never loads CUDA."""
+    ids = [str(i) for i in ray.get_gpu_ids()]
+    if not ids:
         return "cpu"
-    import torch
-
-    return torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+    visible = f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}"
+    try:
+        done = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader",
+                               "-i", ids[0]], capture_output=True, text=True, timeout=10)
+        name = done.stdout.strip().splitlines()[0] if done.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError, IndexError):
+        name = ""
+    return f"{name} ({visible})" if name else f"GPU {ids[0]} ({visible}; no CUDA device)"
 
 
 @ray.remote(max_restarts=0, max_task_retries=0, concurrency_groups={"control": 1})
@@ -141,6 +164,7 @@ class SeedWorker:
     """
 
     def __init__(self) -> None:
+        self._device = _device()  # fixed for the actor's life: its GPUs do not change
         self._stopped: set[int] = set()
         self._last_ended = -1  # runs come in the order of their ids (one caller at a time)
 
@@ -150,8 +174,8 @@ class SeedWorker:
             if run_id in self._stopped:  # stopped before it started
                 return
             _limit_threads(threads)
-            yield {"node_id": ray.get_runtime_context().get_node_id(), "device": _device(),
-                   "threads": threads}
+            yield {"node_id": ray.get_runtime_context().get_node_id(),
+                   "device": self._device, "threads": threads}
             for metrics in trial_fn(config, params, seed):
                 if run_id in self._stopped:
                     return
@@ -215,7 +239,7 @@ class SeedWorkers:
 
     def __init__(self, cpus: float, gpus: float, slots: int, seeds: int) -> None:
         self.cpus, self.gpus = cpus, gpus
-        self.per_trial = max(1, min(seeds, how_many_fit(ray.cluster_resources(), cpus, gpus)))
+        self.per_trial = max(1, min(seeds, how_many_fit(node_resources(), cpus, gpus)))
         self.size = slots * self.per_trial
         self.threads = max(1, math.floor(cpus))
         self._idle: list[Any] = []

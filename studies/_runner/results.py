@@ -4,7 +4,8 @@ Under ``<results>/<study name>/``:
 
 - ``trials.parquet``: one row per finished trial and seed: study, trial, state, ``param_*``,
   seed, trainable-parameter count, ``value_*`` (the trial's objective values), ``final_*`` (that
-  seed's last-epoch metrics), error, wall time, device and Ray node of the seed's task, git
+  seed's last-epoch metrics), error, wall time, device and Ray node of the seed's task, when
+  it started and ended (``started_at``, ``ended_at``: the driver's clock, UTC), git
   commit (and ``git_dirty``: tracked files differed from it) and package versions.
 - ``epochs.parquet``: long format, one row per (trial, seed, epoch, metric): study, trial, seed,
   epoch, split (train/valid/test, or empty), metric, value.
@@ -28,6 +29,7 @@ reads a table whole.
 
 from __future__ import annotations
 
+import datetime
 import json
 import queue
 import threading
@@ -67,6 +69,13 @@ def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     return trial.system_attrs.get(RECORD_KEY) or trial.user_attrs.get("record", {})
 
 
+def _when(seconds: float | None) -> datetime.datetime | None:
+    """A driver-clock time (seconds since the epoch) as a UTC datetime."""
+    if seconds is None:
+        return None
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
+
+
 def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial, objectives: list[str],
                runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The trials-table rows of one finished trial, one per seed it ran.
@@ -92,7 +101,8 @@ def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial, objectives: lis
         final = finals.get(str(seed), {})
         task = record.get("tasks", {}).get(str(seed), {})
         row = dict(base, seed=seed, trainable_params=final.get("params"),
-                   device=task.get("device"), node_id=task.get("node_id"))
+                   device=task.get("device"), node_id=task.get("node_id"),
+                   started_at=_when(task.get("started_at")), ended_at=_when(task.get("ended_at")))
         row.update({f"final_{k}": v for k, v in final.items() if k not in ("epoch", "params")})
         rows.append(row)
     return rows

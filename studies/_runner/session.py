@@ -105,28 +105,35 @@ def check_jobs(jobs: int | None) -> None:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
 
 
-def local_resources(ray_cpus: int | None) -> dict[str, float]:
-    """What a local Ray started with ``--ray-cpus`` will have, known before starting it."""
+def local_resources(ray_cpus: int | None, ray_gpus: int | None = None
+                    ) -> list[dict[str, float]]:
+    """The one node a local Ray started with ``--ray-cpus`` and ``--ray-gpus`` will have, known
+    before starting it (GPUs: those CUDA finds, unless ``--ray-gpus``)."""
     if ray_cpus is not None and ray_cpus < 1:
         raise ConfigError(f"--ray-cpus must be >= 1, got {ray_cpus}")
-    import torch
+    if ray_gpus is not None and ray_gpus < 0:
+        raise ConfigError(f"--ray-gpus must be >= 0, got {ray_gpus}")
+    if ray_gpus is None:
+        import torch
 
-    return {"CPU": float(ray_cpus or os.cpu_count() or 1),
-            "GPU": float(torch.cuda.device_count())}
+        ray_gpus = torch.cuda.device_count()
+    return [{"CPU": float(ray_cpus or os.cpu_count() or 1), "GPU": float(ray_gpus)}]
 
 
-def trial_slots(config: StudyConfig, resources: dict[str, float], jobs: int | None) -> int:
-    """Concurrent trials: ``--jobs`` (checked by :func:`plan`), else as many as the cluster's
-    CPUs and GPUs fit."""
-    if config.cpus_per_trial > resources["CPU"] or config.gpus_per_trial > resources["GPU"]:
-        raise ConfigError(f"a trial needs {config.cpus_per_trial:g} CPUs and "
-                          f"{config.gpus_per_trial:g} GPUs; the Ray cluster has "
-                          f"{resources['CPU']:g} and {resources['GPU']:g}")
+def trial_slots(config: StudyConfig, nodes: list[dict[str, float]], jobs: int | None) -> int:
+    """Concurrent trials: ``--jobs`` (checked by :func:`plan`), else as many as the nodes'
+    CPUs and GPUs fit (each seed of a trial on one node; fractions of a GPU pack)."""
+    cpus, gpus = config.cpus_per_trial, config.gpus_per_trial
+    if ray_backend.how_many_fit(nodes, cpus, gpus) == 0:
+        largest = max(nodes, key=lambda n: (n["GPU"], n["CPU"]),
+                      default={"CPU": 0.0, "GPU": 0.0})
+        where = ("the Ray cluster has" if len(nodes) == 1 else
+                 f"no node of the Ray cluster's {len(nodes)} has that many; the largest has")
+        raise ConfigError(f"a trial needs {cpus:g} CPUs and {gpus:g} GPUs; {where} "
+                          f"{largest['CPU']:g} and {largest['GPU']:g}")
     if jobs is not None:
         return jobs
-    seeds = len(config.seeds)
-    return max(1, ray_backend.how_many_fit(resources, config.cpus_per_trial * seeds,
-                                           config.gpus_per_trial * seeds))
+    return max(1, ray_backend.how_many_fit(nodes, cpus, gpus) // len(config.seeds))
 
 
 def _open_study(storage, name: str, directions: list[str], identity: dict, sampler,
@@ -186,7 +193,8 @@ def plan(args: argparse.Namespace) -> Plan:
     sampler = args.sampler or ("nsga2" if len(objectives) > 1 else spec.sampler)
     check_search_space(spec, config, sampler, objectives)
     address = args.ray_address or os.environ.get("RAY_ADDRESS") or None
-    jobs = None if address else trial_slots(config, local_resources(args.ray_cpus), args.jobs)
+    jobs = None if address else trial_slots(config, local_resources(args.ray_cpus,
+                                                                    args.ray_gpus), args.jobs)
     results_dir = args.results_dir.resolve()
     storage_url = args.storage or default_storage_url(results_dir)
     check_storage_url(storage_url)
@@ -218,7 +226,7 @@ def run_session(args: argparse.Namespace) -> int:
     signals = StopSignals()
     try:
         signals.install()
-        resources = ray_backend.start_ray(p.address, args.ray_cpus)
+        resources = ray_backend.start_ray(p.address, args.ray_cpus, args.ray_gpus)
         signals.install()  # again: Ray's driver has put its own SIGTERM handler in place
         jobs = p.jobs or trial_slots(p.config, resources, args.jobs)
         study = _open_study(open_storage(p.storage_url), p.study_name,

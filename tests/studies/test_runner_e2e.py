@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.studies.gpu_packing import check_packed
+
 SMOKE = ("synthetic", "--preset", "smoke")
 
 
@@ -182,6 +184,16 @@ def kill_and_resume(runner, *storage: str, name: str = "synthetic-smoke") -> Non
 @pytest.mark.parametrize("storage", ["journal", "sqlite"])
 def test_killed_driver_resumes_without_losing_or_duplicating(runner, storage):
     kill_and_resume(runner, *(["--storage", runner.sqlite_url] if storage == "sqlite" else []))
+
+
+def test_quarter_gpus_run_four_trials_at_once_on_a_declared_gpu(runner):
+    """A local Ray that declares one GPU it does not have (``--ray-gpus 1``): trials of 0.25 GPU
+    (and 0.5 CPU) run four at once, each told CUDA_VISIBLE_DEVICES=0; no CUDA is loaded."""
+    done = runner.run(*SMOKE, "--ray-gpus", "1", "--gpus-per-trial", "0.25",
+                      "--cpus-per-trial", "0.5", "--n-trials", "8", "--set", "epochs=4",
+                      "--set", "sleep_s=0.5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    check_packed(runner.trials("synthetic-smoke"), trials_run=8, at_once=4)
 
 
 def test_more_resources_than_the_cluster_has_is_bad_input(runner):

@@ -15,6 +15,7 @@ import optuna
 import pytest
 import sqlalchemy
 
+from tests.studies.gpu_packing import check_packed
 from tests.studies.test_runner_e2e import kill_and_resume
 
 SMOKE = ("synthetic", "--preset", "smoke")
@@ -42,6 +43,30 @@ def test_study_on_postgresql(runner):
     assert (trials.state == "COMPLETE").sum() == 4
     assert not (runner.results / "optuna.db").exists()
     assert not (runner.results / "optuna.journal").exists()
+
+
+@pytest.mark.parametrize("gpus,at_once", [(0.25, 4), (0.5, 2)])
+def test_fractions_of_a_gpu_pack_trials_on_the_clusters_gpu_node(runner, gpus, at_once):
+    """The loopback cluster's second node declares one GPU: trials of a fraction of it (and
+    as much of its one CPU) all run there, 1 / fraction at once."""
+    address = _server("HNET_TEST_RAY_ADDRESS")
+    name = f"gpu-{gpus}-{uuid.uuid4().hex[:6]}"
+    command = runner.command(*SMOKE, "--ray-address", address, "--gpus-per-trial", str(gpus),
+                             "--cpus-per-trial", str(gpus), "--n-trials", "8", "--study-name",
+                             name, "--set", "epochs=4", "--set", "sleep_s=0.5")
+    done = subprocess.run(command, env=runner.env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    check_packed(runner.trials(name), trials_run=8, at_once=at_once)
+
+
+def test_more_of_a_gpu_than_any_node_has_is_refused_in_one_line(runner):
+    address = _server("HNET_TEST_RAY_ADDRESS")
+    command = runner.command(*SMOKE, "--ray-address", address, "--gpus-per-trial", "1.5")
+    done = subprocess.run(command, env=runner.env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: a trial needs 1 CPUs and 1.5 GPUs; no node of the Ray cluster's 2 has that "
+        "many; the largest has 1 and 1"]
 
 
 def _every_output(folder) -> bytes:

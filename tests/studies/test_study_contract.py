@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import pickle
+import subprocess
+import sys
 
 import optuna
 import pytest
@@ -82,3 +84,15 @@ def test_configs_refuse_nan_and_empty_choices(spec):
         if isinstance(value, tuple) and not field.metadata.get(MAY_BE_EMPTY):
             with pytest.raises(ConfigError, match=f"{field.name} must name at least one"):
                 dataclasses.replace(config, **{field.name: ()})
+
+
+def test_the_synthetic_study_and_the_runner_never_load_torch():
+    """GPU packing is tested with synthetic trials on declared GPUs: their workers must not
+    load torch (nor CUDA)."""
+    code = ("import sys, studies.synthetic as s\n"
+            "from studies._runner import ray_backend  # what a worker loads\n"
+            "list(s.run_trial(s.SPEC.presets['smoke'], {'x': 0.1}, 0))\n"
+            "assert 'torch' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
