@@ -2,6 +2,7 @@
 plain task-by-task loop, side by side in one run (von Oswald et al. 2020 settings).
 
     .venv/bin/python benchmarks/hypercl_step.py --rounds 5
+    python benchmarks/hypercl_step.py --device cuda
 
 A step: generate the current task's target weights, a batch of 128 through the target MLP,
 cross-entropy, the output regulariser over every earlier task, backward, Adam. Settings:
@@ -45,7 +46,7 @@ SETTINGS = {
 }
 
 
-def build(setting: dict) -> tuple[TargetMLP, ChunkedHyperMLP]:
+def build(setting: dict, device: torch.device) -> tuple[TargetMLP, ChunkedHyperMLP]:
     torch.manual_seed(0)
     target = TargetMLP(1024, (1000, 1000), 10, num_heads=setting["heads"])
     hnet = ChunkedHyperMLP(HyperMLPConfig(
@@ -53,10 +54,16 @@ def build(setting: dict) -> tuple[TargetMLP, ChunkedHyperMLP]:
         hidden=setting["hidden"], chunk_size=setting["chunk_size"],
         chunk_embedding_size=setting["chunk_embedding_size"], activation="elu"),
         target.num_params)
-    return target, hnet
+    return target, hnet.to(device)
 
 
-def timed_steps(target: TargetMLP, hnet: ChunkedHyperMLP, gram: bool, steps: int) -> float:
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed_steps(target: TargetMLP, hnet: ChunkedHyperMLP, gram: bool, steps: int,
+                device: torch.device) -> float:
     """Mean seconds of ``steps`` steps on the last task (one warm-up step first)."""
     task = hnet.config.num_tasks - 1
     earlier = list(range(task))
@@ -67,7 +74,8 @@ def timed_steps(target: TargetMLP, hnet: ChunkedHyperMLP, gram: bool, steps: int
             outputs = torch.cat([hnet([t]) for t in earlier])
     params = [*hnet.theta(), hnet.task_embeddings[task]]
     optimizer = torch.optim.Adam(params, lr=1e-4)
-    x, y = torch.rand(128, 1024), torch.randint(0, 10, (128,))
+    x = torch.rand(128, 1024, device=device)
+    y = torch.randint(0, 10, (128,), device=device)
 
     def step() -> None:
         weights = split_weights(hnet([task])[0], target.param_shapes)
@@ -79,9 +87,11 @@ def timed_steps(target: TargetMLP, hnet: ChunkedHyperMLP, gram: bool, steps: int
         optimizer.step()
 
     step()
+    _sync(device)
     began = time.perf_counter()
     for _ in range(steps):
         step()
+    _sync(device)
     return (time.perf_counter() - began) / steps
 
 
@@ -106,16 +116,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="steps per round (Gram form)")
     parser.add_argument("--taskloop-steps", type=int, default=2)
     parser.add_argument("--settings", default="pmnist10,pmnist100")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    report = {"machine": cpu_name(), "cores": os.cpu_count(),
+    device = torch.device(args.device)
+    report = {"benchmark": "hypercl_step", "device": args.device,
+              "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                              else cpu_name()),
+              "machine": cpu_name(), "cores": os.cpu_count(),
               "threads": torch.get_num_threads(), "torch": torch.__version__,
               "rounds": args.rounds}
     for name in args.settings.split(","):
-        target, hnet = build(SETTINGS[name])
+        target, hnet = build(SETTINGS[name], device)
         gram, loop = [], []
         for _ in range(args.rounds):  # alternate, so drifts of the machine hit both alike
-            gram.append(1e3 * timed_steps(target, hnet, True, args.steps))
-            loop.append(1e3 * timed_steps(target, hnet, False, args.taskloop_steps))
+            gram.append(1e3 * timed_steps(target, hnet, True, args.steps, device))
+            loop.append(1e3 * timed_steps(target, hnet, False, args.taskloop_steps, device))
         report[name] = {"target_params": target.num_params, "chunks": hnet.num_chunks,
                         "earlier_tasks": hnet.config.num_tasks - 1,
                         "step_ms": statistics.median(gram), "step_ms_spread": summary(gram),

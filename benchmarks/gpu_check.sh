@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The one command for a lent GPU machine (torch with CUDA, no network, no Optuna or Ray):
+#
+#   bash ../shared/tools/gpu-bundle.sh ptb mnist          # here: packs .gpu-bundle/
+#   bash benchmarks/gpu_check.sh                          # there, through the device tool
+#   bash benchmarks/gpu_check.sh --device cpu --tiny      # here: the dry run at tiny sizes
+#
+# Installs the carried bundle when there is one, then runs four steps, each under its own time
+# budget, writing its JSON (and log) to $OUT as it goes, so a step that fails or runs out of
+# time leaves the others' figures:
+#   1. pytest -m cuda                        -> $OUT/cuda_tests.json (junit summary)
+#   2. benchmarks/hyperlstm_throughput.py    -> $OUT/hyperlstm_throughput.json
+#   3. benchmarks/hypercl_step.py            -> $OUT/hypercl_step.json
+#   4. benchmarks/ptb_fixed_time.py (4 min)  -> $OUT/ptb_fixed_time.json
+# Budgets add up to 7.5 minutes, so the whole check ends within 8 and a failed step can be run
+# again alone: `bash benchmarks/gpu_check.sh --only 3`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+device=cuda; tiny=0; only=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --device) device=$2; shift 2 ;;
+    --tiny) tiny=1; shift ;;
+    --only) only=$2; shift 2 ;;
+    *) echo "gpu_check: unknown argument $1 (--device D, --tiny, --only N)" >&2; exit 2 ;;
+  esac
+done
+OUT=${OUT:-$(mktemp -d /tmp/gpu-check-XXXXXX)}
+mkdir -p "$OUT"
+if [ -f .gpu-bundle/install.sh ] && ! python3 -c "import optuna, ray" 2>/dev/null; then
+  bash .gpu-bundle/install.sh > "$OUT/install.log" 2>&1 && . /tmp/hnet-env.sh
+fi
+py=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
+export HNET_TEST_DEVICE=$device PYTHONUNBUFFERED=1
+echo "{\"device\": \"$device\", \"tiny\": $tiny, \"started\": \"$(date -u +%FT%TZ)\"}" \
+  > "$OUT/check.json"
+
+step() {  # step NUMBER NAME BUDGET_S COMMAND...: run it under its budget, note how it ended
+  local number=$1 name=$2 budget=$3; shift 3
+  [ -n "$only" ] && [ "$only" != "$number" ] && return 0
+  local began=$SECONDS rc
+  if [ "$name" = cuda_tests ]; then
+    timeout "$budget" "$@" > "$OUT/$name.log" 2>&1; rc=$?
+  else
+    timeout "$budget" "$@" > "$OUT/$name.json" 2> "$OUT/$name.log"; rc=$?
+  fi
+  echo "{\"step\": $number, \"name\": \"$name\", \"rc\": $rc, \"wall_s\": $((SECONDS - began)),"\
+       "\"timed_out\": $([ $rc -eq 124 ] && echo true || echo false)}" >> "$OUT/steps.jsonl"
+  echo "gpu_check: step $number $name rc=$rc in $((SECONDS - began)) s"
+}
+
+if [ $tiny -eq 1 ]; then
+  lstm=(--batch 8 --seq 20 --hidden 64 --hyper 16 --rounds 2 --models nn.LSTM ln_hyperlstm_nz4)
+  cl=(--rounds 1 --steps 1 --taskloop-steps 1 --settings pmnist10)
+  ptb=(--seconds 15 --hidden 64 --hyper 16 --batch 8 --eval-windows 5)
+else
+  lstm=(--batch 128 --rounds 5 --models nn.LSTM ln_hyperlstm_nz4 ln_hyperlstm_nz4_plain)
+  cl=(--rounds 5)
+  ptb=(--seconds 240)
+fi
+step 1 cuda_tests 90 "$py" -m pytest -q -m cuda tests/cuda \
+  --junitxml="$OUT/cuda_tests.xml" -p no:cacheprovider
+"$py" - "$OUT" <<'PY' 2>/dev/null || true
+import json, sys, xml.etree.ElementTree as ET
+out = sys.argv[1]
+root = ET.parse(f"{out}/cuda_tests.xml").getroot()
+suite = root if root.tag == "testsuite" else root[0]
+json.dump({k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")},
+          open(f"{out}/cuda_tests.json", "w"))
+PY
+step 2 hyperlstm_throughput 120 "$py" benchmarks/hyperlstm_throughput.py --device "$device" \
+  "${lstm[@]}"
+step 3 hypercl_step 60 "$py" benchmarks/hypercl_step.py --device "$device" "${cl[@]}"
+step 4 ptb_fixed_time 280 "$py" benchmarks/ptb_fixed_time.py --device "$device" "${ptb[@]}"
+echo "gpu_check: figures in $OUT"
