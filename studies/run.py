@@ -1,11 +1,13 @@
 """The study runner: ``python -m studies.run <study> [--preset quick] [flags]``.
 
-Optuna searches (its storage: SQLite in WAL mode under ``--results-dir`` by default, or any RDB
-URL via ``--storage``), Ray runs each trial seed as a task (a local Ray by default, or the cluster
-at ``--ray-address`` / ``$RAY_ADDRESS``), and every finished trial lands in Parquet under
-``<results-dir>/<study name>/``. Running the same command again continues the study.
+Optuna searches (its storage: a journal file under ``--results-dir`` by default, or SQLite or
+any RDB URL via ``--storage``), Ray runs each trial seed on a pool of worker actors (a local Ray
+by default, or the cluster at ``--ray-address`` / ``$RAY_ADDRESS``), and every finished trial
+lands in Parquet under ``<results-dir>/<study name>/``. Running the same command again continues
+the study.
 
-Exit codes: 0 done; 1 the failure budget was passed; 2 bad input (nothing written); 130 stopped.
+Exit codes: 0 done; 1 the failure budget was passed; 2 bad input (nothing written); 143 stopped
+by SIGTERM, 130 by Ctrl-C (running trials queued again for the next run).
 """
 
 from __future__ import annotations
