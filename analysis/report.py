@@ -92,6 +92,19 @@ class _Output:
         section.tables.append((caption, to_html(frame)))
 
 
+#: What a figure's metric is, where its name alone leaves it open (which epoch a test figure
+#: comes from: the papers report some at early stopping, some at the end).
+METRIC_MEANINGS = {
+    "test_error_at_best_valid": "test error in % at the epoch of the best validation error, "
+                                "i.e. at early stopping, as Ha et al. report MNIST",
+    "test_error": "test error in % at the last epoch",
+    "valid_error": "validation error in % at the last epoch",
+    "test_bpc": "test bits per character at the last epoch",
+    "valid_bpc": "validation bits per character at the last epoch",
+    "final_acc": "mean test accuracy in % over all tasks after the last one, task given",
+}
+
+
 def _title(results: StudyResults, what: str) -> str:
     return f"{results.name}: {what}"
 
@@ -107,9 +120,11 @@ def _efficiency(results: StudyResults, table, best, out: _Output) -> Section:
     fig = _figures.parameter_efficiency(
         table, objective, info.direction(objective) == "maximize", group_column(results),
         refs, _title(results, f"{objective} vs trainable parameters"))
+    meaning = f" ({METRIC_MEANINGS[objective]})" if objective in METRIC_MEANINGS else ""
     out.figure(section, "parameter_efficiency", fig,
-               f"{objective} of each complete trial (mean over seeds) against its trainable "
-               "parameters; dashed: Pareto front; crosses: the papers' published points")
+               f"{objective}{meaning} of each complete trial (mean over seeds) against its "
+               "trainable parameters; dashed: Pareto front; crosses: the papers' published "
+               "points, at the same measure")
     if not refs.empty:
         out.table(section, "references", refs[["label", "metric", "value", "params", "source",
                                                 "note"]], "Published points on the figure")

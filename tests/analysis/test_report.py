@@ -74,6 +74,9 @@ def test_report_of_every_smoke_study(smoke_results, name, tmp_path):
     assert efficiency["xscale"] == "log" and efficiency["xlabel"] == "trainable parameters"
     assert efficiency["ylabel"].startswith(spec.objectives[0].replace("_", " "))
     assert efficiency["points"] == len(complete) + len(refs)
+    if name == "static_hnet_mnist":  # the paper's figure is at early stopping, and says so
+        assert spec.objectives[0] == "test_error_at_best_valid" and len(refs) == 2
+        assert "at early stopping" in page
     assert set(pd.read_csv(report.tables["best_trials"]).trial) <= set(complete.index)
 
     curves = _figure(report, "learning_curves")
