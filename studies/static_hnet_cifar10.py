@@ -21,6 +21,7 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -88,8 +89,8 @@ def check_data(config: StaticHnetCIFARConfig) -> None:
         raise MissingDatasetError(f"archive={config.archive}: no such file or folder")
 
 
-_COMMON = dict(embedding_sizes=(64,), hidden_sizes=(64,), embedding_size=64, hidden_size=64,
-               crop_padding=4, flip=True, widen_choices=(1, 2))
+_COMMON: dict[str, Any] = dict(embedding_sizes=(64,), hidden_sizes=(64,), embedding_size=64,
+                               hidden_size=64, crop_padding=4, flip=True, widen_choices=(1, 2))
 
 PRESETS = {
     "smoke": StaticHnetCIFARConfig(

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import optuna
 import ray
@@ -98,7 +98,7 @@ def provenance() -> dict[str, Any]:
     depends on."""
     commit = _git("rev-parse", "HEAD") or None
     status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("hnet-studies", "torch", "optuna", "ray"):
         try:
             versions[package.replace("-", "_")] = metadata.version(package)
@@ -188,7 +188,7 @@ class Driver:
             with lock:
                 return ask(*args, **kwargs)
 
-        study.ask = locked_ask
+        cast(Any, study).ask = locked_ask  # an instance attribute over the method
 
     # -- one trial -----------------------------------------------------------------------
     def objective(self, trial: optuna.Trial) -> float | list[float]:
@@ -306,9 +306,10 @@ class Driver:
         if len(self.settings.objectives) > 1 or trial.state != DONE[0]:
             return
         maximize = self.spec.metrics[self.settings.objectives[0]] == "maximize"
+        value = cast(float, trial.value)  # a complete trial of one objective has its value
         with self._lock:
             best = None if self.best is None else self.best.value
-            if best is None or (trial.value > best if maximize else trial.value < best):
+            if best is None or (value > best if maximize else value < best):
                 self.best = trial
 
     def done(self) -> int:
@@ -319,7 +320,8 @@ class Driver:
         if not isinstance(self.study.sampler, optuna.samplers.GridSampler):
             return None
         taken = {t.system_attrs.get("grid_id") for t in self.study.get_trials(deepcopy=False)}
-        return self.spec.grid_size(self.config) - len(taken - {None})
+        # make_sampler gives a grid sampler only to a study with a grid
+        return cast(int, self.spec.grid_size(self.config)) - len(taken - {None})
 
     def run(self) -> int:
         """Optimize until ``n_trials`` trials are done or, with a grid, every point has run
