@@ -13,7 +13,7 @@ ifneq ($(wildcard ../shared/data),)
 export HNET_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint typecheck clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,9 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy hnet_core studies analysis
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -3,6 +3,8 @@ hyperparameter importance. Each function returns a matplotlib Figure (nothing is
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -60,8 +62,8 @@ def parameter_efficiency(table: pd.DataFrame, objective: str, maximize: bool,
     many = hue is not None and done[hue].nunique() > 4
     if many:  # beside the axes, where it hides no point
         fig.set_size_inches(SIZE[0] + 2.4, SIZE[1])
-    ax.legend(fontsize=7, title=_label(hue) if hue else None,
-              **({"loc": "upper left", "bbox_to_anchor": (1.01, 1)} if many else {}))
+    place: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1)} if many else {}
+    ax.legend(fontsize=7, title=_label(hue) if hue else None, **place)
     fig.tight_layout()
     return fig
 

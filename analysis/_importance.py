@@ -58,7 +58,7 @@ def param_importance(info: StudyInfo, storage: str | None = None
     """
     url = storage or info.storage
     reason = _usable(url)
-    if reason:
+    if reason or url is None:  # _usable gives a reason for no url
         return pd.DataFrame(columns=COLUMNS), reason
     import optuna
     import sqlalchemy.exc

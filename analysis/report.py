@@ -15,8 +15,10 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Sized
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import matplotlib.pyplot as plt
 from matplotlib.collections import PathCollection
@@ -48,7 +50,7 @@ def describe(fig: Figure) -> list[dict]:
     for ax in fig.axes:
         if ax.get_label() == "<colorbar>":
             continue
-        points = sum(len(c.get_offsets()) for c in ax.collections
+        points = sum(len(cast(Sized, c.get_offsets())) for c in ax.collections
                      if isinstance(c, PathCollection))
         drawn = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "")]
         bars = sum(1 for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0
@@ -56,7 +58,8 @@ def describe(fig: Figure) -> list[dict]:
         shown.append({"title": ax.get_title(), "xlabel": ax.get_xlabel(),
                       "ylabel": ax.get_ylabel(), "xscale": ax.get_xscale(), "points": points,
                       "lines": len(drawn),
-                      "line_points": [len(line.get_xdata()) for line in drawn], "bars": bars})
+                      "line_points": [len(cast(Sized, line.get_xdata())) for line in drawn],
+                      "bars": bars})
     return shown
 
 

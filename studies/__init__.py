@@ -19,7 +19,7 @@ from studies._runner.checks import (
     search_range,
 )
 from studies._runner.config import DERIVED_FROM, ConfigError
-from studies._runner.spec import PRESETS, Metrics, StudyConfig, StudySpec
+from studies._runner.spec import PRESETS, Direction, Metrics, StudyConfig, StudySpec
 
 __all__ = [
     "DERIVED_FROM",
@@ -27,6 +27,7 @@ __all__ = [
     "MAY_BE_INFINITE",
     "PRESETS",
     "ConfigError",
+    "Direction",
     "Metrics",
     "StudyConfig",
     "StudySpec",

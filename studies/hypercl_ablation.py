@@ -15,6 +15,7 @@ metric (the baselines record none), so the forgetting figures can plot against i
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
 import optuna
 
@@ -61,8 +62,8 @@ SPEC = dataclasses.replace(
     description="hnet x beta_output x look-ahead vs fine-tuning and online EWC, per seed",
     presets={
         "smoke": dataclasses.replace(SPLIT_SPEC.presets["smoke"], n_trials=3, seeds=(1,)),
-        "quick": dataclasses.replace(SPLIT_SPEC.presets["quick"], n_trials=len(variants()),
-                                     seeds=(1, 2), iterations=200),
+        "quick": dataclasses.replace(cast(HyperCLConfig, SPLIT_SPEC.presets["quick"]),
+                                     n_trials=len(variants()), seeds=(1, 2), iterations=200),
         "paper": dataclasses.replace(SPLIT_SPEC.presets["paper"], n_trials=len(variants()),
                                      seeds=(1, 2, 3)),
     },

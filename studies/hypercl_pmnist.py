@@ -27,6 +27,7 @@ from hnet_core.train.continual import ContinualTrainConfig, train_continual
 from studies import (
     DERIVED_FROM,
     ConfigError,
+    Direction,
     StudyConfig,
     StudySpec,
     at_least,
@@ -221,8 +222,9 @@ def check_data(config: HyperCLConfig) -> None:
     resolve_all(MNIST_FILES, config.data_dir)
 
 
-METRICS = {"final_acc": "maximize", "during_acc": "maximize", "compression_ratio": "minimize",
-           "params": "minimize", "train_loss": "minimize", "task_inference_acc": "maximize"}
+METRICS: dict[str, Direction] = {
+    "final_acc": "maximize", "during_acc": "maximize", "compression_ratio": "minimize",
+    "params": "minimize", "train_loss": "minimize", "task_inference_acc": "maximize"}
 
 PRESETS = {
     "smoke": HyperCLConfig(

@@ -14,14 +14,16 @@ task.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 from studies.hypercl_pmnist import SPEC as PMNIST_SPEC
 from studies.hypercl_pmnist import HyperCLConfig
 
-SPLIT = dict(benchmark="splitmnist", num_tasks=5, target_hidden=(400, 400))
+SPLIT: dict[str, Any] = dict(benchmark="splitmnist", num_tasks=5, target_hidden=(400, 400))
 
 PRESETS = {
-    "smoke": dataclasses.replace(PMNIST_SPEC.presets["smoke"], benchmark="splitmnist"),
+    "smoke": dataclasses.replace(cast(HyperCLConfig, PMNIST_SPEC.presets["smoke"]),
+                                  benchmark="splitmnist"),
     "quick": HyperCLConfig(
         **SPLIT, n_trials=8, iterations=600, max_eval_examples=2000, chunk_counts=(3, 6, 12),
         task_embedding_sizes=(24, 96), chunk_embedding_sizes=(24, 96),

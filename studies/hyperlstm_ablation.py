@@ -10,6 +10,7 @@ learning rate (Ha et al. 2017, Table 3's comparison at laptop or paper scale).
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
 import optuna
 
@@ -32,8 +33,9 @@ SPEC = dataclasses.replace(
     description="LSTM / LN-LSTM / HyperLSTM / LN HyperLSTM on PTB under equal budgets, per seed",
     presets={
         "smoke": dataclasses.replace(PTB_SPEC.presets["smoke"], n_trials=4, seeds=(1, 2)),
-        "quick": dataclasses.replace(PTB_SPEC.presets["quick"], n_trials=4, seeds=(1, 2, 3),
-                                     max_train_batches=100, epochs=2),
+        "quick": dataclasses.replace(cast(HyperLSTMPTBConfig, PTB_SPEC.presets["quick"]),
+                                     n_trials=4, seeds=(1, 2, 3), max_train_batches=100,
+                                     epochs=2),
         "paper": dataclasses.replace(PTB_SPEC.presets["paper"], n_trials=4, seeds=(1, 2, 3)),
     },
     search_space=search_space,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from studies._runner.config import ConfigError
 from studies._runner.registry import load_study, study_names
@@ -23,7 +24,7 @@ from studies._runner.spec import PRESETS
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
         self.exit(2, f"error: {message} (see --help)\n")
 
 

@@ -42,6 +42,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -126,7 +127,8 @@ def _searches_lr(config: StaticHnetCIFARConfig, generated: bool | None = None) -
 
 
 def search_space(trial: optuna.Trial, config: StaticHnetCIFARConfig) -> dict:
-    params = {"widen": trial.suggest_categorical("widen", list(config.widen_choices))}
+    params: dict[str, Any] = {"widen": trial.suggest_categorical(
+        "widen", list(config.widen_choices))}
     params.update(mnist_search_space(trial, config, lr=False))
     if _searches_lr(config, params["generated"]):
         params["lr"] = trial.suggest_float("lr", config.lr_low, config.lr_high, log=True)
@@ -176,8 +178,8 @@ def check_data(config: StaticHnetCIFARConfig) -> None:
         raise MissingDatasetError(f"archive={config.archive}: no such file or folder")
 
 
-_COMMON = dict(embedding_sizes=(64,), hidden_sizes=(64,), embedding_size=64, hidden_size=64,
-               crop_padding=4, flip=True, widen_choices=(1, 2))
+_COMMON: dict[str, Any] = dict(embedding_sizes=(64,), hidden_sizes=(64,), embedding_size=64,
+                               hidden_size=64, crop_padding=4, flip=True, widen_choices=(1, 2))
 
 PRESETS = {
     "smoke": StaticHnetCIFARConfig(

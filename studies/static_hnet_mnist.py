@@ -30,13 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import optuna
 
 from hnet_core.data import mnist_splits, resolve_all
 from hnet_core.models import ImageClassifierConfig
 from hnet_core.train import ImageTrainConfig, train_image_classifier
-from studies import MAY_BE_EMPTY, StudyConfig, StudySpec, at_least, search_range
+from studies import MAY_BE_EMPTY, Direction, StudyConfig, StudySpec, at_least, search_range
 
 MNIST_FILES = [f"mnist/{name}-ubyte.gz" for name in (
     "train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")]
@@ -89,8 +90,8 @@ class StaticHnetConfig(StudyConfig):
 def search_space(trial: optuna.Trial, config: StaticHnetConfig, lr: bool = True) -> dict:
     """Generated or not, N_z and d when generated, and (unless ``lr`` is False) the learning
     rate."""
-    params = {"generated": trial.suggest_categorical("generated",
-                                                     list(config.generated_choices))}
+    params: dict[str, Any] = {"generated": trial.suggest_categorical(
+        "generated", list(config.generated_choices))}
     if params["generated"]:
         params["embedding_size"] = trial.suggest_categorical("embedding_size",
                                                              list(config.embedding_sizes))
@@ -140,9 +141,10 @@ def check_data(config: StaticHnetConfig) -> None:
     resolve_all(MNIST_FILES, config.data_dir)
 
 
-METRICS = {"valid_error": "minimize", "test_error": "minimize", "train_loss": "minimize",
-           "valid_loss": "minimize", "params": "minimize", "best_valid_error": "minimize",
-           "test_error_at_best_valid": "minimize"}
+METRICS: dict[str, Direction] = {
+    "valid_error": "minimize", "test_error": "minimize", "train_loss": "minimize",
+    "valid_loss": "minimize", "params": "minimize", "best_valid_error": "minimize",
+    "test_error_at_best_valid": "minimize"}
 
 PRESETS = {
     "smoke": StaticHnetConfig(

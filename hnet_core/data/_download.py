@@ -50,8 +50,12 @@ def _archive(url: str, downloads: Path) -> Path:
 
 def _extract(archive: Path, member: str, dest: Path) -> None:
     try:
-        with tarfile.open(archive) as tar, tar.extractfile(member) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, length=1 << 20)
+        with tarfile.open(archive) as tar:
+            src = tar.extractfile(member)
+            if src is None:  # not a regular file
+                raise TypeError(f"{member} is not a regular file")
+            with src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out, length=1 << 20)
     except (tarfile.TarError, KeyError, OSError, TypeError) as err:
         dest.unlink(missing_ok=True)
         archive.unlink(missing_ok=True)  # our own download, possibly truncated: fetch again

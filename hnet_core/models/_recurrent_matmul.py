@@ -88,6 +88,7 @@ class _Tape:
         if self.packed:
             return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, None, "none", [],
                                                       "")
+        assert weight is not None  # only a packed tape without steps has no backward weight
         return x @ weight.t()
 
 

@@ -18,14 +18,16 @@ Xavier-uniform, zero biases.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-ACTIVATIONS = {"relu": F.relu, "elu": F.elu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": F.relu, "elu": F.elu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 
 
 def _numel(shapes: Sequence[Sequence[int]]) -> int:
@@ -166,7 +168,7 @@ class ChunkedHyperMLP(nn.Module):
             raise ValueError(f"target_size must be >= 1, got {target_size}")
         self.config, self.target_size = config, target_size
         self.chunked = config.chunk_size is not None
-        self.chunk_size = config.chunk_size if self.chunked else target_size
+        self.chunk_size = config.chunk_size if config.chunk_size is not None else target_size
         self.num_chunks = math.ceil(target_size / self.chunk_size)
         self.task_embeddings = nn.ParameterList(
             nn.Parameter(torch.randn(config.task_embedding_size)) for _ in range(config.num_tasks))
@@ -175,7 +177,7 @@ class ChunkedHyperMLP(nn.Module):
         sizes = [config.task_embedding_size + chunk_dim, *config.hidden]
         self.hidden_layers = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-        for layer in self.hidden_layers:
+        for layer in cast(Iterable[nn.Linear], self.hidden_layers):
             nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
             nn.init.zeros_(layer.bias)
         self.out_weight = nn.Parameter(torch.empty(self.chunk_size, sizes[-1]))
@@ -204,7 +206,8 @@ class ChunkedHyperMLP(nn.Module):
         instead of ``T * C``.
         """
         if layers is None:
-            layers = [p for layer in self.hidden_layers for p in (layer.weight, layer.bias)]
+            layers = [p for layer in cast(Iterable[nn.Linear], self.hidden_layers)
+                      for p in (layer.weight, layer.bias)]
         if not layers:
             return self.inputs(embeddings, chunk_embeddings)
         w, b = layers[0], layers[1]

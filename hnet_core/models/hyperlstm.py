@@ -48,6 +48,8 @@ class HyperLSTMCell(nn.Module):
     State: ``(h, c, ĥ, ĉ)``.
     """
 
+    z_bias_pad: torch.Tensor  # a buffer
+
     def __init__(self, input_size: int, hidden_size: int, *, hyper_size: int = 128,
                  embedding_size: int = 4, layer_norm: bool = False, forget_bias: float = 1.0,
                  recurrent_keep_prob: float = 1.0, hyper_recurrent_keep_prob: float = 1.0) -> None:

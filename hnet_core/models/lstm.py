@@ -66,6 +66,8 @@ class LSTMCell(nn.Module):
         recurrent_keep_prob: keep probability of the dropout on the candidate ``g``.
     """
 
+    gate_offset: torch.Tensor  # a buffer
+
     def __init__(self, input_size: int, hidden_size: int, *, layer_norm: bool = False,
                  forget_bias: float = 1.0, recurrent_keep_prob: float = 1.0) -> None:
         super().__init__()

@@ -10,7 +10,9 @@ step (``cell.step``). The state is a list with one tuple of tensors per layer.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -63,11 +65,11 @@ class RecurrentConfig:
             raise ValueError(f"forget_bias must be finite, got {self.forget_bias}")
 
 
-def build_cell(config: RecurrentConfig, input_size: int) -> nn.Module:
+def build_cell(config: RecurrentConfig, input_size: int) -> LSTMCell | HyperLSTMCell:
     """One cell of the kind ``config.cell`` reading ``input_size`` features."""
     layer_norm = config.cell.startswith("ln_")
-    common = dict(layer_norm=layer_norm, forget_bias=config.forget_bias,
-                  recurrent_keep_prob=config.recurrent_keep_prob)
+    common: dict[str, Any] = dict(layer_norm=layer_norm, forget_bias=config.forget_bias,
+                                  recurrent_keep_prob=config.recurrent_keep_prob)
     if config.cell.endswith("hyperlstm"):
         return HyperLSTMCell(input_size, config.hidden_size, hyper_size=config.hyper_size,
                              embedding_size=config.embedding_size,
@@ -76,7 +78,7 @@ def build_cell(config: RecurrentConfig, input_size: int) -> nn.Module:
     return LSTMCell(input_size, config.hidden_size, **common)
 
 
-def run_layer(cell: nn.Module, x: torch.Tensor, state: State, fast: bool = True
+def run_layer(cell: LSTMCell | HyperLSTMCell, x: torch.Tensor, state: State, fast: bool = True
               ) -> tuple[torch.Tensor, State]:
     """Run one cell over ``x [T, B, D]`` from ``state``; returns ``h [T, B, N]`` and the state."""
     pre = cell.precompute(x)
@@ -100,14 +102,16 @@ class RecurrentStack(nn.Module):
 
     def init_state(self, batch_size: int) -> list[State]:
         """Zero state for every layer."""
-        return [cell.init_state(batch_size) for cell in self.cells]
+        return [cell.init_state(batch_size)
+                for cell in cast("Iterable[LSTMCell | HyperLSTMCell]", self.cells)]
 
     def forward(self, x: torch.Tensor, state: list[State] | None = None
                 ) -> tuple[torch.Tensor, list[State]]:
         """``x [T, B, D]`` -> (``h`` of the last layer ``[T, B, N_h]``, new state)."""
         state = state if state is not None else self.init_state(x.shape[1])
         new_state = []
-        for cell, layer_state in zip(self.cells, state, strict=True):
+        for cell, layer_state in zip(cast("Iterable[LSTMCell | HyperLSTMCell]", self.cells),
+                                     state, strict=True):
             x, layer_state = run_layer(cell, x, layer_state, self.config.fast)
             new_state.append(layer_state)
         return x, new_state

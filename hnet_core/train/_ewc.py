@@ -9,6 +9,7 @@ later task is ``lambda / 2 * sum_i F_i (w_i - w*_i)²``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 
@@ -28,7 +29,8 @@ class OnlineEWC:
         fisher = [torch.zeros_like(w) for w in weights]
         for x in inputs:
             logp = log_probs(x[None])[0]
-            label = torch.multinomial(logp.detach().exp().cpu(), 1, generator=generator).item()
+            label = int(torch.multinomial(logp.detach().exp().cpu(), 1,
+                                          generator=generator).item())
             grads = torch.autograd.grad(logp[label], list(weights), allow_unused=True)
             for f, g in zip(fisher, grads, strict=True):
                 if g is not None:
@@ -44,6 +46,7 @@ class OnlineEWC:
         """``lambda / 2 * sum F (w - w*)²`` (zero before the first consolidation)."""
         if self.fisher is None or self.anchor is None:
             return weights[0].new_zeros(())
-        total = sum((f * (w - a).square()).sum()
-                    for f, w, a in zip(self.fisher, weights, self.anchor, strict=True))
+        total = cast(torch.Tensor, sum(  # a tensor: there is at least one weight
+            (f * (w - a).square()).sum()
+            for f, w, a in zip(self.fisher, weights, self.anchor, strict=True)))
         return 0.5 * self.strength * total

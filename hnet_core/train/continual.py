@@ -247,7 +247,7 @@ def _task_inference_accuracy(learner, tasks: Sequence[Task], config: ContinualTr
             for t in range(len(tasks)):
                 logp = F.log_softmax(learner.target(x, weights[t], t), dim=1)
                 entropies.append(-(logp.exp() * logp).sum(1))
-            right += (torch.stack(entropies).argmin(0) == true_task).sum().item()
+            right += int((torch.stack(entropies).argmin(0) == true_task).sum().item())
             count += x.shape[0]
     return 100.0 * right / max(count, 1)
 

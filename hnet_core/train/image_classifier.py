@@ -111,6 +111,9 @@ class ImageTrainConfig:
 class _Normalize(nn.Module):
     """uint8 ``[B, C, H, W]`` -> float, scaled to [0, 1], minus mean, over std (per channel)."""
 
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
+
     def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))

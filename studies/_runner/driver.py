@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import optuna
 import ray
@@ -72,7 +72,7 @@ def provenance() -> dict[str, Any]:
     depends on."""
     commit = _git("rev-parse", "HEAD") or None
     status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("hnet-studies", "torch", "optuna", "ray"):
         try:
             versions[package.replace("-", "_")] = metadata.version(package)
@@ -162,7 +162,7 @@ class Driver:
             with lock:
                 return ask(*args, **kwargs)
 
-        study.ask = locked_ask
+        cast(Any, study).ask = locked_ask  # an instance attribute over the method
 
     # -- one trial -----------------------------------------------------------------------
     def objective(self, trial: optuna.Trial) -> float | list[float]:
@@ -178,7 +178,7 @@ class Driver:
             runs = self.workers.submit(self.spec.trial, self.config, params, seeds)
             # Each seed's placement, and when it started and ended (the driver's clock, so
             # concurrency can be read off the trials table across nodes).
-            record["tasks"] = {str(seed): {**run.next(), "started_at": time.time()}
+            record["tasks"] = {str(seed): {**(run.next() or {}), "started_at": time.time()}
                                for seed, run in runs.items()}
             self._follow(trial, dict(runs), record)
             return self._objective_values(record)
@@ -284,9 +284,10 @@ class Driver:
         if len(self.settings.objectives) > 1 or trial.state != DONE[0]:
             return
         maximize = self.spec.metrics[self.settings.objectives[0]] == "maximize"
+        value = cast(float, trial.value)  # a complete trial of one objective has its value
         with self._lock:
             best = None if self.best is None else self.best.value
-            if best is None or (trial.value > best if maximize else trial.value < best):
+            if best is None or (value > best if maximize else value < best):
                 self.best = trial
 
     def done(self) -> int:
@@ -297,7 +298,8 @@ class Driver:
         if not isinstance(self.study.sampler, optuna.samplers.GridSampler):
             return None
         taken = {t.system_attrs.get("grid_id") for t in self.study.get_trials(deepcopy=False)}
-        return self.spec.grid_size(self.config) - len(taken - {None})
+        # make_sampler gives a grid sampler only to a study with a grid
+        return cast(int, self.spec.grid_size(self.config)) - len(taken - {None})
 
     def run(self) -> int:
         """Optimize until ``n_trials`` trials are done or, with a grid, every point has run

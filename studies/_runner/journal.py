@@ -23,13 +23,16 @@ import json
 import os
 from collections.abc import Container
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import optuna
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from studies._runner.config import ConfigError
+
+if TYPE_CHECKING:
+    from optuna.storages.journal._file import BaseJournalFileLock
 
 SCHEME = "journal:"
 
@@ -63,7 +66,8 @@ class FlushedJournalBackend(JournalFileBackend):
 
     def __init__(self, path: Path) -> None:
         self._lock_obj = FlockLock(path)
-        super().__init__(str(path), lock_obj=self._lock_obj)
+        # FlockLock has the lock interface (acquire, release) without Optuna's private base
+        super().__init__(str(path), lock_obj=cast("BaseJournalFileLock", self._lock_obj))
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"

@@ -48,7 +48,7 @@ class _Running:
 @dataclass
 class _Best:
     number: int
-    value: float
+    value: float | None
     params: dict[str, Any] = field(default_factory=dict)
 
 

@@ -20,7 +20,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import ray
 
@@ -53,7 +53,7 @@ def _raylet_messages_to_log() -> None:
             return
         printer(data, ignore_prefix)
 
-    print_except_raylet.hnet_wrapped = True
+    cast(Any, print_except_raylet).hnet_wrapped = True
     ray_worker.print_to_stdstream = print_except_raylet
 
 
@@ -93,8 +93,8 @@ def start_ray(address: str | None, num_cpus: int | None = None,
         # the runner's own lines are all a user should see.
         logging.getLogger(_AUTH_NOTICE_LOGGER).setLevel(logging.ERROR)
     _raylet_messages_to_log()
-    local = {} if address else {"num_cpus": num_cpus, "num_gpus": num_gpus,
-                                "include_dashboard": False}
+    local: dict[str, Any] = {} if address else {"num_cpus": num_cpus, "num_gpus": num_gpus,
+                                                "include_dashboard": False}
     ray.init(address=address, configure_logging=False, log_to_driver=False,
              ignore_reinit_error=True, **local)
     return node_resources()
@@ -152,7 +152,8 @@ def _device() -> str:
     return f"{name} ({visible})" if name else f"GPU {ids[0]} ({visible}; no CUDA device)"
 
 
-@ray.remote(max_restarts=0, max_task_retries=0, concurrency_groups={"control": 1})
+# Ray's stubs: remote()'s keyword overload lacks the actor options (concurrency_groups)
+@ray.remote(max_restarts=0, max_task_retries=0, concurrency_groups={"control": 1})  # type: ignore[call-overload]
 class SeedWorker:
     """A Ray actor that runs trial seeds one after another in one worker process.
 
@@ -251,7 +252,8 @@ class SeedWorkers:
 
     def _start_one(self) -> None:
         """Ask Ray for one more worker (under the lock); it joins ``_idle`` once placed."""
-        worker = SeedWorker.options(num_cpus=self.cpus, num_gpus=self.gpus).remote()
+        # Ray's stubs: the decorator above is untyped for actors, so mypy sees the plain class
+        worker = SeedWorker.options(num_cpus=self.cpus, num_gpus=self.gpus).remote()  # type: ignore[attr-defined]
         self._alive.append(worker)
         threading.Thread(target=self._when_placed, args=(worker,), daemon=True,
                          name="seed-worker-start").start()

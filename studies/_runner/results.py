@@ -30,6 +30,7 @@ reads a table whole.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import queue
 import threading
@@ -83,7 +84,7 @@ def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial, objectives: lis
     ``runs`` maps a run id to that run's provenance (git commit, package versions).
     """
     record = trial_record(trial)
-    provenance = runs.get(record.get("run"), {})
+    provenance = runs.get(record.get("run", ""), {})
     base: dict[str, Any] = {"study": study_name, "trial": trial.number, "state": trial.state.name}
     base.update({f"param_{k}": v for k, v in trial.params.items()})
     values = trial.values or [None] * len(objectives)
@@ -209,7 +210,7 @@ class ResultsWriter:
                     rows = [row for n in batch for row in self._rows[name][n]]
                 if name == "acc_matrix" and not rows and table.schema is None:
                     continue  # not a continual-learning study (yet)
-                table.add(batch[0], rows, lambda name=name: self._snapshot(name))
+                table.add(batch[0], rows, functools.partial(self._snapshot, name))
             if numbers[-1] is None:
                 return
 

@@ -13,6 +13,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import optuna
 
@@ -24,7 +25,7 @@ from studies._runner.progress import Progress
 from studies._runner.registry import load_study
 from studies._runner.results import ResultsWriter
 from studies._runner.search_algorithms import make_pruner, make_sampler
-from studies._runner.spec import StudyConfig, StudySpec
+from studies._runner.spec import Direction, StudyConfig, StudySpec
 from studies._runner.stopping import StopSignals
 from studies._runner.storage import (
     check_storage_reachable,
@@ -136,7 +137,7 @@ def trial_slots(config: StudyConfig, nodes: list[dict[str, float]], jobs: int | 
     return max(1, ray_backend.how_many_fit(nodes, cpus, gpus) // len(config.seeds))
 
 
-def _open_study(storage, name: str, directions: list[str], identity: dict, sampler,
+def _open_study(storage, name: str, directions: list[Direction], identity: dict, sampler,
                 pruner) -> optuna.Study:
     """Create the study, or load it when its stored identity matches this run's."""
     if name in optuna.study.get_all_study_names(storage):
@@ -239,7 +240,8 @@ def run_session(args: argparse.Namespace) -> int:
         run_id = start_run(study)
         target = p.config.n_trials
         if p.sampler == "grid":  # a grid ends with its points
-            target = min(target, p.spec.grid_size(p.config))
+            # make_sampler refused a grid sampler for a study without a grid
+            target = min(target, cast(int, p.spec.grid_size(p.config)))
         results = ResultsWriter(study, list(p.objectives), p.results_dir / p.study_name,
                                 study_info(p, target))
         settings = RunSettings(p.study_name, p.objectives, results.folder, jobs)

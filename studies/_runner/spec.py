@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 
@@ -13,6 +13,7 @@ from studies._runner import checks
 from studies._runner.config import ConfigError
 
 Metrics = dict[str, float]
+Direction = Literal["minimize", "maximize"]
 TrialFunction = Callable[[Any, dict[str, Any], int], Iterator[Metrics]]
 SearchSpace = Callable[[optuna.Trial, Any], dict[str, Any]]
 TrialConfigs = Callable[[Any, dict[str, Any], int], Any]
@@ -115,7 +116,7 @@ class StudySpec:
     presets: Mapping[str, StudyConfig]
     search_space: SearchSpace
     trial: TrialFunction
-    metrics: Mapping[str, str]
+    metrics: Mapping[str, Direction]
     objectives: tuple[str, ...]
     grid: Callable[[Any], dict[str, list[Any]]] | None = None
     check_data: Callable[[Any], None] = field(default=lambda config: None)

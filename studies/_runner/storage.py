@@ -13,6 +13,7 @@ import sqlite3
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import optuna
 import sqlalchemy
@@ -22,6 +23,9 @@ from sqlalchemy.engine import make_url
 
 from studies._runner import journal
 from studies._runner.config import ConfigError
+
+if TYPE_CHECKING:
+    from optuna.storages._heartbeat import BaseHeartbeat
 
 HEARTBEAT_S = 2
 GRACE_S = 6
@@ -114,7 +118,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     parsed = make_url(url)
     engine_kwargs = {}
     if parsed.get_backend_name() == "sqlite":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # check_storage_url refused an in-memory SQLite (no database)
+        Path(cast(str, parsed.database)).parent.mkdir(parents=True, exist_ok=True)
         engine_kwargs = {"connect_args": {"timeout": 60}}
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
@@ -154,7 +159,8 @@ def fail_stale_trials(study: optuna.Study) -> int:
     running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     if running:
         for trial in running:
-            study._storage.record_heartbeat(trial._trial_id)
+            # not a journal: an RDB storage (cached or not), which records heartbeats
+            cast("BaseHeartbeat", study._storage).record_heartbeat(trial._trial_id)
         time.sleep(GRACE_S + HEARTBEAT_S)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
