@@ -12,7 +12,7 @@
 #   2. benchmarks/hyperlstm_throughput.py    -> $OUT/hyperlstm_throughput.json
 #   3. benchmarks/hypercl_step.py            -> $OUT/hypercl_step.json
 #   4. benchmarks/ptb_fixed_time.py (4 min)  -> $OUT/ptb_fixed_time.json
-# Budgets add up to 7.5 minutes, so the whole check ends within 8 and a failed step can be run
+# Budgets add up to 8 minutes, so the whole check ends within them and a failed step can be run
 # again alone: `bash benchmarks/gpu_check.sh --only 3`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -58,7 +58,7 @@ else
   cl=(--rounds 5)
   ptb=(--seconds 240)
 fi
-step 1 cuda_tests 90 "$py" -m pytest -q -m cuda tests/cuda \
+step 1 cuda_tests 75 "$py" -m pytest -q -m cuda tests/cuda \
   --junitxml="$OUT/cuda_tests.xml" -p no:cacheprovider
 "$py" - "$OUT" <<'PY' 2>/dev/null || true
 import json, sys, xml.etree.ElementTree as ET
@@ -68,8 +68,8 @@ suite = root if root.tag == "testsuite" else root[0]
 json.dump({k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")},
           open(f"{out}/cuda_tests.json", "w"))
 PY
-step 2 hyperlstm_throughput 120 "$py" benchmarks/hyperlstm_throughput.py --device "$device" \
+step 2 hyperlstm_throughput 90 "$py" benchmarks/hyperlstm_throughput.py --device "$device" \
   "${lstm[@]}"
-step 3 hypercl_step 60 "$py" benchmarks/hypercl_step.py --device "$device" "${cl[@]}"
-step 4 ptb_fixed_time 280 "$py" benchmarks/ptb_fixed_time.py --device "$device" "${ptb[@]}"
+step 3 hypercl_step 45 "$py" benchmarks/hypercl_step.py --device "$device" "${cl[@]}"
+step 4 ptb_fixed_time 270 "$py" benchmarks/ptb_fixed_time.py --device "$device" "${ptb[@]}"
 echo "gpu_check: figures in $OUT"
