@@ -11,6 +11,25 @@ sizes and the learning rate. After each task the trial reports the running avera
 (``final_acc``: after the last task, the final average accuracy with the task given) to the
 pruner; every row of the accuracy matrix lands in ``acc_matrix.parquet``. ``--sampler grid``
 runs the preset's fixed values (at the paper preset: the paper's PermutedMNIST-10 setting).
+
+The paper preset is the setting of the authors' code, ``chrhenning/hypercl``,
+``mnist/train_args_default.py``, ``_set_default_permuted`` (which sets "the hyperparameter
+values to reproduce results reported in the paper"), for the classifier:
+
+- target_hidden (1000, 1000), ten 10-way heads: ``class_fc_arch = '1000,1000'``.
+- 32x32-padded inputs, first task unpermuted: ``padding = 2``; the authors' task list starts
+  with the unpermuted images (``permutations = [None] + ...``).
+- iterations 5000, batch_size 128: ``n_iter = 5000``, ``batch_size = 128``.
+- lr 1e-4 for the hypernetwork and the task embeddings: ``class_lr = class_lr_emb = 0.0001``.
+- hnet_hidden 25x25, hnet_activation elu: ``class_hnet_arch = '25,25'``, ``class_hnet_act``.
+- chunk_size 78000 (28 chunks), chunk_embedding_size 8, task_embedding_size 24:
+  ``class_hyper_chunks``, ``class_emb_size``, ``class_temb_size``.
+- beta_output 0.1: ``class_beta = 0.1``; lookahead on: ``no_lookahead = False``.
+- targets stored, all earlier tasks regularised: ``train_args.py`` defaults
+  (``online_target_computation`` off, ``hnet_reg_batch_size = -1``).
+
+What the paper does not fix and we chose: seed 0 for the permutations (the authors seed a
+generator of their own), and the runner's fields (trials, CPUs).
 """
 
 from __future__ import annotations

@@ -5,10 +5,20 @@ hypernetwork (von Oswald et al. 2020, sec. 4.2).
     python -m studies.run hypercl_splitmnist --objectives final_acc,compression_ratio
     python -m studies.run hypercl_splitmnist --preset paper --sampler grid
 
-The search space, metrics and results are those of ``hypercl_pmnist``; the paper preset is the
-paper's SplitMNIST setting: target 784-400-400 with five 2-way heads, hypernetwork 10,10 (ELU),
-chunk size 42000 (12 chunks), chunk and task embeddings of 96, 2000 iterations of batch 128 per
-task.
+The search space, metrics and results are those of ``hypercl_pmnist``. The paper preset is the
+authors' SplitMNIST setting (``chrhenning/hypercl``, ``mnist/train_args_default.py``,
+``_set_default_split``), for the classifier:
+
+- target_hidden (400, 400), five 2-way heads, 784 inputs: ``class_fc_arch = '400,400'``,
+  ``padding = 0``, ``num_tasks = 5``.
+- iterations 2000, batch_size 128: ``n_iter = 2000``, ``batch_size = 128``.
+- lr 1e-3 for the hypernetwork and the task embeddings: ``class_lr = class_lr_emb = 0.001``.
+- hnet_hidden 10x10, hnet_activation relu: ``class_hnet_arch = '10,10'``,
+  ``class_hnet_act = "relu"``.
+- chunk_size 42000 (12 chunks), chunk and task embeddings 96: ``class_hyper_chunks``,
+  ``class_emb_size``, ``class_temb_size``.
+- beta_output 0.01: ``class_beta = 0.01``; lookahead on: ``no_lookahead = False``.
+- targets stored, all earlier tasks regularised: ``train_args.py`` defaults.
 """
 
 from __future__ import annotations
