@@ -19,6 +19,7 @@ from studies._runner.checks import (
     search_range,
 )
 from studies._runner.config import DERIVED_FROM, ConfigError
+from studies._runner.contract import StudyContractError, check_study
 from studies._runner.spec import PRESETS, Direction, Metrics, StudyConfig, StudySpec
 
 __all__ = [
@@ -30,7 +31,9 @@ __all__ = [
     "Direction",
     "Metrics",
     "StudyConfig",
+    "StudyContractError",
     "StudySpec",
+    "check_study",
     "at_least",
     "finite",
     "in_interval",

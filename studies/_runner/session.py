@@ -20,6 +20,7 @@ import optuna
 from hnet_core.data import DatasetError
 from studies._runner import ray_backend
 from studies._runner.config import ConfigError, apply_overrides
+from studies._runner.contract import check_study
 from studies._runner.driver import Driver, RunSettings, start_run, study_identity
 from studies._runner.progress import Progress
 from studies._runner.registry import load_study
@@ -182,6 +183,7 @@ def plan(args: argparse.Namespace) -> Plan:
     """Check every argument, the search space and the data; ConfigError (exit 2) on the first
     problem. Writes nothing and starts nothing."""
     spec = load_study(args.study)
+    check_study(spec)
     config = build_config(spec, args)
     objectives = objectives_of(spec, args)
     check_jobs(args.jobs)

@@ -5,13 +5,21 @@ from __future__ import annotations
 import dataclasses
 import math
 import pickle
+import re
 import subprocess
 import sys
 
 import optuna
 import pytest
 
-from studies import MAY_BE_EMPTY, PRESETS, ConfigError, StudyConfig
+from studies import (
+    MAY_BE_EMPTY,
+    PRESETS,
+    ConfigError,
+    StudyConfig,
+    StudyContractError,
+    check_study,
+)
 from studies._runner.registry import load_study, study_names
 from studies._runner.session import check_search_space
 from tests.cifar_archive import write_cifar_archive
@@ -96,3 +104,45 @@ def test_the_synthetic_study_and_the_runner_never_load_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_every_study_passes_the_public_contract_check(spec):
+    check_study(spec)
+
+
+def _good_search_space(trial, config):
+    return {"x": trial.suggest_float("x", -1.0, 1.0)}
+
+
+def _extra_param_space(trial, config):
+    return {"x": trial.suggest_float("x", -1.0, 1.0), "y": 3}
+
+
+def _random_space(trial, config):
+    import random
+
+    return {"x": trial.suggest_float("x", -1.0, 1.0) + random.random()}
+
+
+def _broken_trial_configs(config, params, seed):
+    raise ValueError("hidden sizes must be >= 1")
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"search_space": _extra_param_space}, "must return the params it suggested"),
+    ({"search_space": _random_space}, "gives other params under FixedTrial"),
+    ({"trial": lambda config, params, seed: iter(())}, "the trial function does not pickle"),
+    ({"trial_configs": _broken_trial_configs}, "its trial configs do not build: hidden sizes"),
+    ({"grid": lambda config: {"z": [1]}}, "search-space params ['x'] are not in its grid"),
+])
+def test_a_broken_study_fails_the_contract_in_one_line(change, message):
+    synthetic = load_study("synthetic")
+    broken = dataclasses.replace(synthetic, **{"search_space": _good_search_space, **change})
+    with pytest.raises(StudyContractError, match=re.escape(message)) as info:
+        check_study(broken)
+    assert "\n" not in str(info.value) and str(info.value).startswith("study synthetic")
+
+
+def test_a_spec_that_is_not_a_studyspec_is_refused():
+    with pytest.raises(StudyContractError, match="SPEC must be a studies.StudySpec, got dict"):
+        check_study({"name": "mine"})
