@@ -94,14 +94,18 @@ def learning_curves(curves: pd.DataFrame, objective: str, title: str) -> Figure:
     return fig
 
 
-def ablation_bars(table: pd.DataFrame, group: str, objective: str, title: str) -> Figure:
-    """Mean and standard deviation of the objective per ``variant`` (named by ``group``),
-    with the number of seed runs written beside each bar."""
+def ablation_bars(table: pd.DataFrame, group: str, objective: str, title: str,
+                  averaged: str = "seeds") -> Figure:
+    """Mean (a point) and standard deviation (its error bar) of the objective per ``variant``
+    (named by ``group``), with the number of runs written beside each; points, not bars, since
+    an axis that does not start at zero would make bar lengths mislead. ``averaged`` says over
+    what (``seeds`` of one configuration, or ``trials``)."""
     fig, ax = plt.subplots(figsize=(SIZE[0], 0.8 + 0.35 * len(table)))
     labels = table["variant"]
-    positions = range(len(table))
-    ax.barh(positions, table["mean"], xerr=table["std"].fillna(0), color="C0", alpha=0.8,
-            capsize=3)
+    positions = list(range(len(table)))
+    ax.errorbar(table["mean"], positions, xerr=table["std"].fillna(0), fmt="none",
+                ecolor="C0", capsize=3)
+    ax.scatter(table["mean"], positions, color="C0", zorder=3)
     ax.set_yticks(list(positions), labels)
     ax.invert_yaxis()
     spread = table["std"].fillna(0)
@@ -112,7 +116,7 @@ def ablation_bars(table: pd.DataFrame, group: str, objective: str, title: str) -
                                            strict=True)):
         ax.annotate(f"{mean:.4g} (n={n})", (end, y), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=7)
-    ax.set_xlabel(f"{_label(objective)}: mean ± std over seeds")
+    ax.set_xlabel(f"{_label(objective)}: mean ± std over {averaged}")
     ax.set_ylabel(_label(group))
     ax.set_title(title)
     fig.tight_layout()

@@ -15,6 +15,7 @@ h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #ddd; }
 .table { border-collapse: collapse; font-size: .85em; margin: .6em 0; }
 .table th, .table td { padding: .25em .7em; border-bottom: 1px solid #eee; text-align: right; }
 .table th { background: #f4f4f4; } figure { margin: 1em 0; } img { max-width: 100%; }
+.scroll { overflow-x: auto; max-width: 100%; }
 figcaption { font-size: .85em; color: #555; }
 """
 
@@ -46,7 +47,7 @@ def render(title: str, meta: dict[str, str], notes: list[str], sections: list[Se
         body.append(f"<h2>{html.escape(section.title)}</h2>")
         body += [f'<p class="note">{html.escape(n)}</p>' for n in section.notes]
         body += [_figure(png, caption) for png, caption in section.figures]
-        for caption, table in section.tables:
-            body.append(f"<p><b>{html.escape(caption)}</b></p>{table}")
+        for caption, table in section.tables:  # wide tables scroll instead of running off
+            body.append(f'<p><b>{html.escape(caption)}</b></p><div class="scroll">{table}</div>')
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title><style>{_STYLE}</style></head><body>{''.join(body)}</body></html>\n")

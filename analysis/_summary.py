@@ -68,9 +68,11 @@ def group_column(results: StudyResults) -> str | None:
 
 
 def ablation_table(results: StudyResults) -> pd.DataFrame:
-    """Mean, standard deviation and number of seed runs of the first objective per variant
-    (the study's ``group_by`` parameter, else every parameter), over complete trials; empty
-    unless some variant ran more than once."""
+    """Mean, standard deviation and number of runs (``n``: trial-seed pairs) of the first
+    objective per variant (the study's ``group_by`` parameter, else every parameter), over
+    complete trials, and how many distinct ``trials`` they come from (1: the seeds of one
+    configuration; more: a search's different configurations of that variant); empty unless
+    some variant ran more than once."""
     metric = f"final_{results.info.objectives[0]}"
     trials = results.trials
     if trials.empty or metric not in trials.columns:
@@ -82,8 +84,9 @@ def ablation_table(results: StudyResults) -> pd.DataFrame:
     variant = runs[by].astype(str).agg(
         lambda row: row.iloc[0] if len(by) == 1 else ", ".join(
             f"{k.removeprefix('param_')}={v}" for k, v in row.items()), axis=1)
-    table = (runs.assign(variant=variant).groupby("variant")[metric]
-             .agg(["mean", "std", "count"]).rename(columns={"count": "n"}).reset_index())
+    grouped = runs.assign(variant=variant).groupby("variant")
+    table = (grouped[metric].agg(["mean", "std", "count"]).rename(columns={"count": "n"})
+             .join(grouped.trial.nunique().rename("trials")).reset_index())
     if table.n.max() < 2:
         return pd.DataFrame()
     ascending = results.info.direction(results.info.objectives[0]) == "minimize"

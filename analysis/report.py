@@ -181,9 +181,14 @@ def _ablation(results: StudyResults, out: _Output) -> Section | None:
     section = Section("Ablation")
     objective = results.info.objectives[0]
     group = results.info.group_by or "configuration"
+    one_config = bool((table.trials == 1).all())
+    averaged = ("seeds of one configuration" if one_config
+                else "trials (different configurations) and their seeds")
     out.figure(section, "ablation", _figures.ablation_bars(
-        table, group, objective, _title(results, f"{objective} per {group}")),
-        f"{objective} per {group}: mean ± standard deviation over seed runs (n)")
+        table, group, objective, _title(results, f"{objective} per {group}"),
+        "seeds" if one_config else "trials"),
+        f"{objective} per {group}: mean ± standard deviation over {averaged}; n counts the "
+        "runs (trial and seed pairs) averaged, trials the distinct configurations")
     out.table(section, "ablation", table, f"{objective} per {group}")
     return section
 

@@ -90,8 +90,12 @@ def test_report_of_every_smoke_study(smoke_results, name, tmp_path):
         _check_forgetting(report, spec.presets["smoke"].num_tasks)
     if name == "hyperlstm_ablation":  # two seeds per cell: bars with their n
         bars = pd.read_csv(report.tables["ablation"])
-        assert (bars.n == 2).all() and len(bars) == len(complete)
-        assert _figure(report, "ablation")["bars"] == len(bars)
+        assert (bars.n == 2).all() and (bars.trials == 1).all() and len(bars) == len(complete)
+        ablation = _figure(report, "ablation")
+        assert ablation["points"] == len(bars) and ablation["bars"] == 0  # points, not bars
+        assert ablation["xlabel"].endswith("mean ± std over seeds")
+        assert "over seeds of one configuration" in page
+    assert '<div class="scroll"><table' in page  # wide tables scroll
 
 
 def _check_forgetting(report, tasks: int) -> None:
