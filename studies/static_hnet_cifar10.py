@@ -76,6 +76,8 @@ class StaticHnetCIFARConfig(StaticHnetConfig):
     def validate(self) -> None:
         super().validate()
         at_least(self, 10, "depth")
+        if (self.depth - 4) % 6:
+            raise ConfigError(f"depth must be 6n + 4 (10, 16, 22, 28, 40, ...), got {self.depth}")
         at_least(self, 1, "widen_choices")
         at_least(self, 0.0, "kernel_l2")
         one_of(self, "plain_recipe", tuple(RECIPES))
@@ -93,8 +95,6 @@ class StaticHnetCIFARConfig(StaticHnetConfig):
 
     def unused_reason(self) -> str:
         return "both networks train by the paper's recipes, which fix learning rate and length"
-        if (self.depth - 4) % 6:
-            raise ConfigError(f"depth must be 6n + 4 (10, 16, 22, 28, 40, ...), got {self.depth}")
 
 
 #: Training recipes: ``adam`` takes the trial's learning rate and the config's epochs and

@@ -43,3 +43,11 @@ def test_cifar10_without_its_data_stops_with_one_line(runner, tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"error: archive={tmp_path / 'nowhere.tar.gz'}: no such file or folder"]
+
+
+def test_the_cifar_config_itself_refuses_a_depth_that_is_not_6n_plus_4():
+    from studies import ConfigError
+    from studies.static_hnet_cifar10 import StaticHnetCIFARConfig
+
+    with pytest.raises(ConfigError, match=r"depth must be 6n \+ 4"):
+        StaticHnetCIFARConfig(depth=12)
