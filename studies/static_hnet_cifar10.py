@@ -82,14 +82,14 @@ class StaticHnetCIFARConfig(StaticHnetConfig):
         at_least(self, 0.0, "kernel_l2")
         one_of(self, "plain_recipe", tuple(RECIPES))
         one_of(self, "hyper_recipe", tuple(RECIPES))
-        if "adam" not in (self.plain_recipe, self.hyper_recipe):  # the recipes' length
+        if not _searches_lr(self):  # the recipes' length
             epochs = max(recipe_epochs(self, r) for r in (self.plain_recipe, self.hyper_recipe))
             object.__setattr__(self, "epochs", epochs)
 
     def unused(self) -> tuple[str, ...]:
         """With both networks on the paper's recipes, the learning-rate settings and the epoch
         count are the recipes'."""
-        if "adam" in (self.plain_recipe, self.hyper_recipe):
+        if _searches_lr(self):
             return ()
         return ("lr", "lr_low", "lr_high", "lr_milestones", "lr_gamma", "epochs")
 
@@ -119,10 +119,16 @@ def recipe_epochs(config: StaticHnetCIFARConfig, name: str) -> int:
     return math.ceil(steps / per_epoch)
 
 
+def _recipe_of(config: StaticHnetCIFARConfig, generated: bool) -> str:
+    """The recipe a network trains by: the hyper one's or the plain one's."""
+    return config.hyper_recipe if generated else config.plain_recipe
+
+
 def _searches_lr(config: StaticHnetCIFARConfig, generated: bool | None = None) -> bool:
-    """Whether the learning rate is a trial's (its network's recipe is ``adam``)."""
-    recipes = {True: config.hyper_recipe, False: config.plain_recipe}
-    chosen = recipes.values() if generated is None else [recipes[generated]]
+    """Whether the learning rate is a trial's: its network's recipe (either network's, when
+    ``generated`` is None) is ``adam``."""
+    chosen = ((config.plain_recipe, config.hyper_recipe) if generated is None
+              else (_recipe_of(config, generated),))
     return "adam" in chosen
 
 
@@ -144,10 +150,10 @@ def grid(config: StaticHnetCIFARConfig) -> dict:
 
 def train_config(config: StaticHnetCIFARConfig, params: dict, seed: int) -> ImageTrainConfig:
     """The MNIST study's training config, then the network's recipe and the kernels' L2."""
-    recipe = RECIPES[config.hyper_recipe if params["generated"] else config.plain_recipe]
+    name = _recipe_of(config, params["generated"])
+    recipe = RECIPES[name]
     base = mnist_train_config(config, params, seed)
     if "max_train_steps" in recipe:
-        name = config.hyper_recipe if params["generated"] else config.plain_recipe
         recipe = {**recipe, "lr_milestones": (), "epochs": recipe_epochs(config, name)}
     return dataclasses.replace(base, kernel_l2=config.kernel_l2, **recipe)
 

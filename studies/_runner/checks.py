@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from studies._runner.config import ConfigError
@@ -41,6 +42,11 @@ def check_common(config: Any) -> None:
                 raise ConfigError(f"{field.name} must be a number, got nan")
             if not field.metadata.get(MAY_BE_INFINITE):
                 raise ConfigError(f"{field.name} must be finite, got {item!r}")
+
+
+def repeated(values: Sequence[Any]) -> list[Any]:
+    """The values that occur more than once in ``values``, sorted."""
+    return sorted({v for v in values if values.count(v) > 1})
 
 
 def at_least(config: Any, minimum: float, *names: str) -> None:

@@ -263,16 +263,16 @@ class Driver:
     def _finished(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         self.results.add(trial)
         self._track_best(trial)
-        if self.stopped_by is not None and trial.state == optuna.trial.TrialState.FAIL:
-            queue_again(study, trial)  # interrupted: not a failure, and not shown as one
-            with self._lock:
-                self.queued_again += 1
+        if self.stopped_by is not None:
+            if trial.state == optuna.trial.TrialState.FAIL:
+                queue_again(study, trial)  # interrupted: not a failure, and not shown as one
+                with self._lock:
+                    self.queued_again += 1
+            else:
+                self.progress.trial_finished(trial, self.best)
             study.stop()
             return
         self.progress.trial_finished(trial, self.best)
-        if self.stopped_by is not None:
-            study.stop()
-            return
         if trial.state == optuna.trial.TrialState.FAIL:
             with self._lock:
                 self.failures += 1

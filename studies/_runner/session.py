@@ -18,7 +18,7 @@ from typing import cast
 import optuna
 
 from hnet_core.data import DatasetError
-from studies._runner import ray_backend
+from studies._runner import checks, ray_backend
 from studies._runner.config import ConfigError, apply_overrides
 from studies._runner.contract import check_study
 from studies._runner.driver import Driver, RunSettings, start_run, study_identity
@@ -96,7 +96,7 @@ def objectives_of(spec: StudySpec, args: argparse.Namespace) -> tuple[str, ...]:
     if unknown or not names:
         raise ConfigError(f"--objectives: unknown {unknown}; {spec.name} reports "
                           f"{', '.join(spec.metrics)}")
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = checks.repeated(names)
     if repeated:
         raise ConfigError(f"--objectives: {', '.join(repeated)} named more than once")
     return names
@@ -126,7 +126,8 @@ def trial_slots(config: StudyConfig, nodes: list[dict[str, float]], jobs: int | 
     """Concurrent trials: ``--jobs`` (checked by :func:`plan`), else as many as the nodes'
     CPUs and GPUs fit (each seed of a trial on one node; fractions of a GPU pack)."""
     cpus, gpus = config.cpus_per_trial, config.gpus_per_trial
-    if ray_backend.how_many_fit(nodes, cpus, gpus) == 0:
+    seeds_at_once = ray_backend.how_many_fit(nodes, cpus, gpus)
+    if seeds_at_once == 0:
         largest = max(nodes, key=lambda n: (n["GPU"], n["CPU"]),
                       default={"CPU": 0.0, "GPU": 0.0})
         where = ("the Ray cluster has" if len(nodes) == 1 else
@@ -135,7 +136,7 @@ def trial_slots(config: StudyConfig, nodes: list[dict[str, float]], jobs: int | 
                           f"{largest['CPU']:g} and {largest['GPU']:g}")
     if jobs is not None:
         return jobs
-    return max(1, ray_backend.how_many_fit(nodes, cpus, gpus) // len(config.seeds))
+    return max(1, seeds_at_once // len(config.seeds))
 
 
 def _open_study(storage, name: str, directions: list[Direction], identity: dict, sampler,

@@ -11,6 +11,7 @@ import optuna
 
 from studies._runner import checks
 from studies._runner.config import ConfigError
+from studies._runner.search_algorithms import PRUNERS, SAMPLERS
 
 Metrics = dict[str, float]
 Direction = Literal["minimize", "maximize"]
@@ -50,7 +51,7 @@ class StudyConfig:
         checks.positive(self, "cpus_per_trial")
         checks.at_least(self, 0, "gpus_per_trial", "max_failures", "seeds")
         checks.finite(self, "gpus_per_trial")
-        repeated = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
+        repeated = checks.repeated(self.seeds)
         if repeated:
             raise ConfigError(f"seeds must differ, got {','.join(map(str, self.seeds))} "
                               f"({', '.join(map(str, repeated))} more than once)")
@@ -141,8 +142,6 @@ class StudySpec:
         missing = [p for p in PRESETS if p not in self.presets]
         if missing:
             raise ValueError(f"study {self.name} lacks presets {missing}")
-        from studies._runner.search_algorithms import PRUNERS, SAMPLERS
-
         if self.sampler not in SAMPLERS or self.pruner not in PRUNERS:
             raise ValueError(f"study {self.name}: sampler {self.sampler!r} or pruner "
                              f"{self.pruner!r} unknown; samplers: {', '.join(SAMPLERS)}; "
