@@ -19,19 +19,15 @@ import dataclasses
 import json
 import math
 import os
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from hnet_core.data import BPTTBatches, load_ptb_char  # noqa: E402
-from hnet_core.models import CharLM, detach_state  # noqa: E402
-from hnet_core.train import evaluate_bpc  # noqa: E402
-from studies.hyperlstm_ptb import PRESETS, grid, model_config  # noqa: E402
+from hnet_core.data import BPTTBatches, load_ptb_char
+from hnet_core.models import CharLM, detach_state
+from hnet_core.train import evaluate_bpc
+from studies.hyperlstm_ptb import PRESETS, grid, model_config
 
 
 def _sync(device: torch.device) -> None:
