@@ -28,6 +28,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+def _escaped(text: str) -> str:
+    """Help text with its ``%`` doubled (argparse formats help strings with ``%``)."""
+    return text.replace("%", "%%")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m studies.run",
                 description="Run an Optuna study whose trials run on Ray; results in Parquet.")
@@ -41,11 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--objectives", help="comma-separated metrics, e.g. valid_bpc,params")
     p.add_argument("--sampler", choices=list(SAMPLERS), help="default: the study's (NSGA-II "
                    "for several objectives); " + "; ".join(
-                       f"{k}: {a.description}" for k, a in SAMPLERS.items()))
+                       f"{k}: {_escaped(a.description)}" for k, a in SAMPLERS.items()))
     p.add_argument("--sampler-seed", type=int, default=0, help="the sampler's seed (default 0)")
     p.add_argument("--pruner", choices=list(PRUNERS), help="default: the study's; " + "; ".join(
-        f"{k}: {a.description}" for k, a in PRUNERS.items()))
-    p.add_argument("--storage", help="Optuna RDB URL (default: SQLite under --results-dir)")
+        f"{k}: {_escaped(a.description)}" for k, a in PRUNERS.items()))
+    p.add_argument("--storage", help="journal:///file, sqlite:///file.db or an Optuna RDB URL "
+                   "(default: <results-dir>/optuna.journal)")
     p.add_argument("--results-dir", default="results", type=Path)
     p.add_argument("--study-name", help="name in the storage (default: <study>-<preset>)")
     p.add_argument("--cpus-per-trial", type=float)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import ray
 
+from studies._runner.search_algorithms import PRUNERS, SAMPLERS
 from studies.run import main
 
 
@@ -92,3 +93,14 @@ def test_list_shows_studies_and_presets(capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert "hyperlstm_ptb" in out and "quick (10 trials x 4 epochs)" in out
+
+
+def test_help_describes_every_sampler_and_pruner(capsys):
+    """Each description appears as written (a ``%`` in one once broke argparse's help)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for name, algorithm in {**SAMPLERS, **PRUNERS}.items():
+        assert f"{name}: {' '.join(algorithm.description.split())}" in out
+    assert "option_strings" not in out
