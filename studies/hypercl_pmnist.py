@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 import optuna
 
 from hnet_core.data import load_mnist, permuted_mnist, resolve_all, split_mnist
-from hnet_core.models.hypercl import HyperMLPConfig, TargetNetConfig, build_target
-from hnet_core.train.continual import ContinualTrainConfig, train_continual
+from hnet_core.models import HyperMLPConfig, TargetNetConfig, build_target
+from hnet_core.train import ContinualTrainConfig, train_continual
 from studies import (
     DERIVED_FROM,
     ConfigError,

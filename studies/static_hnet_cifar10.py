@@ -46,8 +46,7 @@ from typing import Any
 
 import optuna
 
-from hnet_core.data import MissingDatasetError, cifar10_splits, resolve
-from hnet_core.data.cifar import ARCHIVE
+from hnet_core.data import CIFAR10_ARCHIVE, MissingDatasetError, cifar10_splits, resolve
 from hnet_core.models import ImageClassifierConfig
 from hnet_core.train import ImageTrainConfig, train_image_classifier
 from studies import ConfigError, at_least, one_of
@@ -179,7 +178,7 @@ def run_trial(config: StaticHnetCIFARConfig, params: dict, seed: int) -> Iterato
 
 def check_data(config: StaticHnetCIFARConfig) -> None:
     if config.archive is None:
-        resolve(ARCHIVE, config.data_dir)
+        resolve(CIFAR10_ARCHIVE, config.data_dir)
     elif not (Path(config.archive).is_file() or Path(config.archive).is_dir()):
         raise MissingDatasetError(f"archive={config.archive}: no such file or folder")
 

@@ -14,6 +14,7 @@ from hnet_core.data._files import (
     resolve,
     resolve_all,
 )
+from hnet_core.data.cifar import ARCHIVE as CIFAR10_ARCHIVE
 from hnet_core.data.cifar import CIFAR10, load_cifar10, read_cifar10
 from hnet_core.data.images import ImageSplits, cifar10_splits, mnist_splits
 from hnet_core.data.mnist import (
@@ -30,6 +31,7 @@ from hnet_core.data.ptb import BPTTBatches, TokenCorpus, batchify, load_ptb_char
 __all__ = [
     "BPTTBatches",
     "CIFAR10",
+    "CIFAR10_ARCHIVE",
     "CorruptDatasetError",
     "DatasetError",
     "ENV_VAR",

@@ -1,4 +1,13 @@
-"""Hypernetwork models and their baselines, in plain PyTorch."""
+"""Hypernetwork models and their baselines, in plain PyTorch.
+
+- Static hypernetworks (Ha et al. 2017, sec. 3.1): :class:`KernelGenerator`,
+  :class:`HyperConv2d`, the classifiers of :func:`build_classifier`.
+- Dynamic hypernetworks (sec. 3.2): :class:`HyperLSTMCell`, the stacks of
+  :class:`RecurrentStack`, the character model :class:`CharLM`.
+- Task-conditioned hypernetworks (von Oswald et al. 2020): :class:`ChunkedHyperMLP` generating
+  the weights of a functional :class:`TargetMLP` or :class:`TargetConvNet`, protected by
+  :func:`output_regularizer`.
+"""
 
 from hnet_core.models.char_lm import CharLM, CharLMConfig, count_parameters
 from hnet_core.models.convnets import (
@@ -9,8 +18,26 @@ from hnet_core.models.convnets import (
     build_classifier,
     paper_parameter_count,
 )
+from hnet_core.models.hypercl import (
+    ChunkedHyperMLP,
+    HyperMLPConfig,
+    TargetConvNet,
+    TargetMLP,
+    TargetNetConfig,
+    TaskHyperMLP,
+    build_target,
+    init_target_weights,
+    split_weights,
+)
 from hnet_core.models.hyperlstm import HyperLSTMCell
 from hnet_core.models.lstm import GateLayerNorm, LSTMCell
+from hnet_core.models.output_regularizer import (
+    FrozenTargets,
+    OutputTargets,
+    adam_lookahead,
+    output_regularizer,
+    take_targets,
+)
 from hnet_core.models.recurrent import (
     CELLS,
     LSTM,
@@ -26,20 +53,34 @@ __all__ = [
     "CELLS",
     "CharLM",
     "CharLMConfig",
+    "ChunkedHyperMLP",
+    "FrozenTargets",
     "GateLayerNorm",
-    "HyperLSTM",
     "HyperConv2d",
+    "HyperLSTM",
     "HyperLSTMCell",
+    "HyperMLPConfig",
     "ImageClassifierConfig",
     "KernelGenerator",
     "LSTM",
     "LSTMCell",
     "MNISTConvNet",
+    "OutputTargets",
     "RecurrentConfig",
     "RecurrentStack",
+    "TargetConvNet",
+    "TargetMLP",
+    "TargetNetConfig",
+    "TaskHyperMLP",
     "WideResNet",
+    "adam_lookahead",
     "build_classifier",
+    "build_target",
     "count_parameters",
     "detach_state",
+    "init_target_weights",
+    "output_regularizer",
     "paper_parameter_count",
+    "split_weights",
+    "take_targets",
 ]

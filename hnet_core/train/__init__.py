@@ -3,7 +3,15 @@ prune between epochs. No I/O beyond the optional checkpoint file."""
 
 from hnet_core.train._errors import TrainingDiverged
 from hnet_core.train.char_lm import CharLMTrainConfig, evaluate_bpc, train_char_lm
+from hnet_core.train.continual import (
+    METHODS,
+    ContinualTrainConfig,
+    build_learner,
+    compression_ratio,
+    train_continual,
+)
 from hnet_core.train.image_classifier import ImageTrainConfig, train_image_classifier
 
-__all__ = ["CharLMTrainConfig", "ImageTrainConfig", "TrainingDiverged", "evaluate_bpc",
-           "train_char_lm", "train_image_classifier"]
+__all__ = ["METHODS", "CharLMTrainConfig", "ContinualTrainConfig", "ImageTrainConfig",
+           "TrainingDiverged", "build_learner", "compression_ratio", "evaluate_bpc",
+           "train_char_lm", "train_continual", "train_image_classifier"]
