@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from studies._runner.config import ConfigError
-from studies._runner.registry import load_study, study_names
+from studies._runner.registry import listed_studies
 from studies._runner.search_algorithms import PRUNERS, SAMPLERS
 from studies._runner.spec import PRESETS
 
@@ -36,7 +36,8 @@ def _escaped(text: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m studies.run",
                 description="Run an Optuna study whose trials run on Ray; results in Parquet.")
-    p.add_argument("study", nargs="?", help="study name (see --list)")
+    p.add_argument("study", nargs="?", help="a study name (see --list), a .py file or an "
+                   "importable module with a SPEC")
     p.add_argument("--list", action="store_true", help="list the studies and their presets")
     p.add_argument("--preset", default="quick", choices=PRESETS)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -68,11 +69,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def list_studies() -> None:
-    for name in study_names():
-        spec = load_study(name)
+    """Every shipped study and every installed package's, with where it comes from."""
+    for name, spec, where in listed_studies():
+        if spec is None:
+            print(f"{name:20s} {where}")
+            continue
         presets = ", ".join(f"{p} ({c.n_trials} trials x {c.epochs} epochs)"
                             for p, c in spec.presets.items())
-        print(f"{name:20s} {spec.description}\n{'':20s} presets: {presets}")
+        print(f"{name:20s} {spec.description}\n{'':20s} presets: {presets}\n"
+              f"{'':20s} from: {where}")
 
 
 def main(argv: list[str] | None = None) -> int:

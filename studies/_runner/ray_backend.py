@@ -72,7 +72,8 @@ def check_reachable(address: str) -> None:
 
 
 def start_ray(address: str | None, num_cpus: int | None = None,
-              num_gpus: int | None = None) -> list[dict[str, float]]:
+              num_gpus: int | None = None, ship: str | None = None
+              ) -> list[dict[str, float]]:
     """Join the cluster at ``address`` (or ``$RAY_ADDRESS``), else start a local one.
 
     Args:
@@ -80,6 +81,8 @@ def start_ray(address: str | None, num_cpus: int | None = None,
         num_cpus: CPUs of a local Ray (None: all of this machine's).
         num_gpus: GPUs a local Ray declares (None: those CUDA finds). A node may declare GPUs
             it does not have, which is how GPU packing is tested without one.
+        ship: a user's study file or package folder, given to every worker through Ray's
+            ``runtime_env`` (``py_modules``), on a cluster as on a local Ray.
 
     Returns:
         Each live node's resources, e.g. ``[{"CPU": 2.0, "GPU": 0.0}]``.
@@ -95,6 +98,8 @@ def start_ray(address: str | None, num_cpus: int | None = None,
     _raylet_messages_to_log()
     local: dict[str, Any] = {} if address else {"num_cpus": num_cpus, "num_gpus": num_gpus,
                                                 "include_dashboard": False}
+    if ship is not None:
+        local["runtime_env"] = {"py_modules": [ship]}
     ray.init(address=address, configure_logging=False, log_to_driver=False,
              ignore_reinit_error=True, **local)
     return node_resources()

@@ -22,8 +22,9 @@ from studies._runner import checks, ray_backend
 from studies._runner.config import ConfigError, apply_overrides
 from studies._runner.contract import check_study
 from studies._runner.driver import Driver, RunSettings, start_run, study_identity
+from studies._runner.importing import StudySource
 from studies._runner.progress import Progress
-from studies._runner.registry import load_study
+from studies._runner.registry import find_study
 from studies._runner.results import ResultsWriter
 from studies._runner.search_algorithms import make_pruner, make_sampler
 from studies._runner.spec import Direction, StudyConfig, StudySpec
@@ -139,9 +140,10 @@ def trial_slots(config: StudyConfig, nodes: list[dict[str, float]], jobs: int | 
     return max(1, seeds_at_once // len(config.seeds))
 
 
-def _open_study(storage, name: str, directions: list[Direction], identity: dict, sampler,
-                pruner) -> optuna.Study:
-    """Create the study, or load it when its stored identity matches this run's."""
+def _open_study(storage, name: str, directions: list[Direction], identity: dict,
+                source: StudySource, sampler, pruner) -> optuna.Study:
+    """Create the study, or load it when its stored identity matches this run's and its
+    study came from the same module (a file moved to another folder is the same study)."""
     if name in optuna.study.get_all_study_names(storage):
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                   pruner=pruner)
@@ -149,10 +151,18 @@ def _open_study(storage, name: str, directions: list[Direction], identity: dict,
         if stored != identity:
             raise ConfigError(f"study {name!r} in the storage was run with another config or "
                               "objectives; pass --study-name to start a new one")
+        came_from = study.user_attrs.get("source")
+        if came_from is not None and came_from["module"] != source.module:
+            raise ConfigError(f"study {name!r} in the storage ran the study of "
+                              f"{came_from['kind']} {came_from['where']}, not of "
+                              f"{source.describe()}; pass --study-name to start a new one")
+        if came_from != source.as_dict():
+            study.set_user_attr("source", source.as_dict())
         return study
     study = optuna.create_study(study_name=name, storage=storage, sampler=sampler,
                                 pruner=pruner, directions=directions)
     study.set_user_attr("identity", identity)
+    study.set_user_attr("source", source.as_dict())
     with warnings.catch_warnings():  # metric names are "experimental" in Optuna 5
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(identity["objectives"])  # the dashboard's axis names
@@ -168,6 +178,7 @@ class Plan:
     """
 
     spec: StudySpec
+    source: StudySource
     config: StudyConfig
     preset: str
     objectives: tuple[str, ...]
@@ -183,7 +194,7 @@ class Plan:
 def plan(args: argparse.Namespace) -> Plan:
     """Check every argument, the search space and the data; ConfigError (exit 2) on the first
     problem. Writes nothing and starts nothing."""
-    spec = load_study(args.study)
+    spec, source = find_study(args.study)
     check_study(spec)
     config = build_config(spec, args)
     objectives = objectives_of(spec, args)
@@ -209,14 +220,15 @@ def plan(args: argparse.Namespace) -> Plan:
     check_storage_reachable(storage_url)
     if address:
         ray_backend.check_reachable(address)
-    return Plan(spec, config, args.preset, objectives, sampler, pruner,
+    return Plan(spec, source, config, args.preset, objectives, sampler, pruner,
                 args.study_name or f"{spec.name}-{args.preset}", results_dir, storage_url,
                 address, jobs)
 
 
 def study_info(p: Plan, target: int) -> dict:
     """What the report needs to know of the study, for the result files' metadata."""
-    return {"study": p.spec.name, "stored_name": p.study_name, "preset": p.preset,
+    return {"study": p.spec.name, "source": p.source.describe(),
+            "stored_name": p.study_name, "preset": p.preset,
             "family": p.spec.family, "group_by": p.spec.group_by,
             "objectives": list(p.objectives), "directions": dict(p.spec.metrics),
             "sampler": p.sampler, "target_trials": target, "epochs": p.config.epochs,
@@ -230,12 +242,13 @@ def run_session(args: argparse.Namespace) -> int:
     signals = StopSignals()
     try:
         signals.install()
-        resources = ray_backend.start_ray(p.address, args.ray_cpus, args.ray_gpus)
+        resources = ray_backend.start_ray(p.address, args.ray_cpus, args.ray_gpus,
+                                          p.source.ship)
         signals.install()  # again: Ray's driver has put its own SIGTERM handler in place
         jobs = p.jobs or trial_slots(p.config, resources, args.jobs)
         study = _open_study(open_storage(p.storage_url), p.study_name,
                             [p.spec.metrics[o] for o in p.objectives],
-                            study_identity(p.config, p.objectives),
+                            study_identity(p.config, p.objectives), p.source,
                             make_sampler(p.sampler, p.spec, p.config, seed=args.sampler_seed,
                                          objectives=len(p.objectives)),
                             make_pruner(p.pruner, p.config))

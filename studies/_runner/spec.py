@@ -20,7 +20,7 @@ SearchSpace = Callable[[optuna.Trial, Any], dict[str, Any]]
 TrialConfigs = Callable[[Any, dict[str, Any], int], Any]
 
 PRESETS = ("smoke", "quick", "paper")
-FAMILIES = ("char-lm", "cnn", "continual", "synthetic")
+FAMILIES = ("char-lm", "cnn", "continual", "synthetic", "other")
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,8 @@ class StudySpec:
             picked for several objectives).
         pruner: default pruner, a name of ``search_algorithms.PRUNERS``.
         family: the model family, which the report's figures follow: ``char-lm``, ``cnn``,
-            ``continual`` (forgetting figures) or ``synthetic``.
+            ``continual`` (forgetting figures), ``synthetic``, or ``other`` (a user's model:
+            the figures every study gets).
         group_by: the parameter that names a trial's model variant (the report colours and
             groups trials by it), if any.
         unused_fields: fields of the config class this study does not read (an ablation

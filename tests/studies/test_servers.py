@@ -15,6 +15,7 @@ import optuna
 import pytest
 import sqlalchemy
 
+from tests.studies.conftest import REPO
 from tests.studies.gpu_packing import check_packed
 from tests.studies.test_runner_e2e import kill_and_resume
 
@@ -112,3 +113,20 @@ def test_study_on_a_two_node_ray_cluster(runner):
     trials = runner.trials("synthetic-smoke")
     assert (trials.state == "COMPLETE").sum() == 6
     assert trials.node_id.nunique() == 2  # both nodes ran trials
+
+
+@pytest.mark.parametrize("study", ["examples/chunked_mlp_mnist.py", "examples.chunked_mlp_mnist"])
+def test_the_readme_example_on_a_two_node_ray_cluster(runner, data_dir, study):
+    """The README's own study, as a file and as a module: Ray's runtime_env takes it to the
+    workers of both nodes."""
+    address = _server("HNET_TEST_RAY_ADDRESS")
+    name = f"example-{uuid.uuid4().hex[:6]}"
+    command = runner.command(study, "--preset", "smoke", "--ray-address", address, "--jobs", "2",
+                             "--study-name", name, "--data-dir", str(data_dir))
+    done = subprocess.run(command, env=runner.env, cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials(name)
+    assert (trials.state == "COMPLETE").sum() == 2
+    assert trials.node_id.nunique() == 2
+    assert (trials.value_valid_error < 90).all()  # it learned something in 5 steps
