@@ -4,12 +4,15 @@ Imports neither ``studies`` nor ``hnet_core``: everything comes from the result 
 
     import analysis
     results = analysis.load("hypercl_splitmnist", "results")   # trials, epochs, acc_matrix
+    both = analysis.load(["static_hnet_mnist-quick", "static_hnet_mnist-paper"])
+    both.trials.groupby("study").value_valid_error.min()       # one frame, a study column
     analysis.metrics.summarize(results.acc_matrix)              # ACC, BWT, forgetting per run
 """
 
 from analysis import metrics
 from analysis._load import (
     SCHEMA_VERSION,
+    ComparedResults,
     ResultsNotFound,
     SchemaVersionError,
     StudyInfo,
@@ -18,5 +21,5 @@ from analysis._load import (
     load,
 )
 
-__all__ = ["SCHEMA_VERSION", "ResultsNotFound", "SchemaVersionError", "StudyInfo", "StudyResults",
-           "find_study", "load", "metrics"]
+__all__ = ["SCHEMA_VERSION", "ComparedResults", "ResultsNotFound", "SchemaVersionError",
+           "StudyInfo", "StudyResults", "find_study", "load", "metrics"]

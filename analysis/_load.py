@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -123,8 +123,50 @@ def find_study(study: str, results_dir: str | Path = "results") -> Path:
                           "name one")
 
 
-def load(study: str, results_dir: str | Path = "results") -> StudyResults:
-    """Read a study's tables (see :func:`find_study` for the name)."""
+@dataclass(frozen=True)
+class ComparedResults:
+    """Several studies' tables in one frame each, their ``study`` column the stored name
+    (``static_hnet_mnist-quick``), and each study's own :class:`StudyResults`."""
+
+    studies: list[StudyResults]
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+    acc_matrix: pd.DataFrame
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.studies]
+
+
+@overload
+def load(study: str, results_dir: str | Path = "results") -> StudyResults: ...
+
+
+@overload
+def load(study: list[str] | tuple[str, ...], results_dir: str | Path = "results"
+         ) -> ComparedResults: ...
+
+
+def load(study: str | list[str] | tuple[str, ...], results_dir: str | Path = "results"
+         ) -> StudyResults | ComparedResults:
+    """Read a study's tables (see :func:`find_study` for the name), or several studies' as
+    one frame per table with a ``study`` column (a list of names; each named once)."""
+    if isinstance(study, str):
+        return _load_one(study, results_dir)
+    every = [_load_one(name, results_dir) for name in study]
+    names = [s.name for s in every]
+    if not every or len(set(names)) != len(names):
+        raise ResultsNotFound(f"name each stored study once, got {', '.join(names) or 'none'}")
+
+    def joined(table: str) -> pd.DataFrame:
+        frames = [getattr(s, table).assign(study=s.name) for s in every]
+        frames = [f for f in frames if not f.empty] or frames[:1]
+        return pd.concat(frames, ignore_index=True)
+
+    return ComparedResults(every, joined("trials"), joined("epochs"), joined("acc_matrix"))
+
+
+def _load_one(study: str, results_dir: str | Path) -> StudyResults:
     folder = find_study(study, results_dir)
     acc_path = folder / "acc_matrix.parquet"
     acc = read_table(acc_path) if acc_path.exists() else pd.DataFrame(columns=ACC_COLUMNS)

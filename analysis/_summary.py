@@ -93,13 +93,20 @@ def ablation_table(results: StudyResults) -> pd.DataFrame:
     return table.sort_values("mean", ascending=ascending).reset_index(drop=True)
 
 
+def split_metric(name: str) -> tuple[str, str]:
+    """``valid_bpc`` -> ``("valid", "bpc")``, as the epochs table stores it; ``params`` ->
+    ``("", "params")``."""
+    split, _, metric = name.partition("_")
+    if split not in ("train", "valid", "test") or not metric:
+        return "", name
+    return split, metric
+
+
 def objective_curves(results: StudyResults, trials: list[int]) -> tuple[str, pd.DataFrame]:
     """The first objective's per-epoch values of ``trials`` (mean over seeds): its name and
     a frame of trial, epoch, value."""
     objective = results.info.objectives[0]
-    split, _, metric = objective.partition("_")
-    if split not in ("train", "valid", "test") or not metric:
-        split, metric = "", objective
+    split, metric = split_metric(objective)
     epochs = results.epochs
     rows = epochs[(epochs.split == split) & (epochs.metric == metric)
                   & epochs.trial.isin(trials)]

@@ -2,6 +2,7 @@
 
     python -m analysis.report hypercl_splitmnist-quick      # results/<name>/report/index.html
     python -m analysis.report static_hnet_mnist --out paper/figures
+    python -m analysis.report static_hnet_mnist-quick static_hnet_mnist-paper   # side by side
 
 Reads the study's Parquet tables (and its Optuna storage, for fANOVA importance, where it can
 be opened) and writes ``index.html`` (self-contained: figures embedded), every figure as PNG
@@ -15,20 +16,14 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Sized
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
-
-import matplotlib.pyplot as plt
-from matplotlib.collections import PathCollection
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from analysis import _figures, _forgetting
+from analysis._compare import NothingToCompare, build_comparison
 from analysis._html import Section, render
 from analysis._importance import param_importance
 from analysis._load import ResultsNotFound, SchemaVersionError, StudyResults, load
+from analysis._output import Output, Report
 from analysis._summary import (
     ablation_table,
     best_trials,
@@ -36,63 +31,10 @@ from analysis._summary import (
     objective_curves,
     trial_table,
 )
-from analysis._tables import to_html, write_table
 from analysis.references import references_for
 
 TOP_CURVES = 5
 BEST_SHOWN = 10
-
-
-def describe(fig: Figure) -> list[dict]:
-    """What each axes of ``fig`` shows: title, labels, scales, and how many scatter points,
-    lines (and the points of each) and bars it draws."""
-    shown = []
-    for ax in fig.axes:
-        if ax.get_label() == "<colorbar>":
-            continue
-        points = sum(len(cast(Sized, c.get_offsets())) for c in ax.collections
-                     if isinstance(c, PathCollection))
-        drawn = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "")]
-        bars = sum(1 for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0
-                   and p.get_width() > 0)
-        shown.append({"title": ax.get_title(), "xlabel": ax.get_xlabel(),
-                      "ylabel": ax.get_ylabel(), "xscale": ax.get_xscale(), "points": points,
-                      "lines": len(drawn),
-                      "line_points": [len(cast(Sized, line.get_xdata())) for line in drawn],
-                      "bars": bars})
-    return shown
-
-
-@dataclass
-class Report:
-    """What :func:`build_report` wrote."""
-
-    folder: Path
-    html: Path
-    figures: dict[str, list[dict]] = field(default_factory=dict)
-    tables: dict[str, Path] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-
-class _Output:
-    """Saves figures and tables under the report folder and keeps their manifest."""
-
-    def __init__(self, folder: Path) -> None:
-        self.report = Report(folder, folder / "index.html")
-        (folder / "figures").mkdir(parents=True, exist_ok=True)
-
-    def figure(self, section: Section, name: str, fig: Figure, caption: str) -> None:
-        png = self.report.folder / "figures" / f"{name}.png"
-        fig.savefig(png, dpi=150)
-        fig.savefig(png.with_suffix(".svg"))
-        self.report.figures[name] = describe(fig)
-        plt.close(fig)
-        section.figures.append((png, caption))
-
-    def table(self, section: Section, name: str, frame, caption: str) -> None:
-        csv, _ = write_table(frame, self.report.folder / "tables", name)
-        self.report.tables[name] = csv
-        section.tables.append((caption, to_html(frame)))
 
 
 #: What a figure's metric is, where its name alone leaves it open (which epoch a test figure
@@ -112,7 +54,7 @@ def _title(results: StudyResults, what: str) -> str:
     return f"{results.name}: {what}"
 
 
-def _efficiency(results: StudyResults, table, best, out: _Output) -> Section:
+def _efficiency(results: StudyResults, table, best, out: Output) -> Section:
     section = Section("Parameter efficiency and best trials")
     info = results.info
     objective = info.objectives[0]
@@ -135,7 +77,7 @@ def _efficiency(results: StudyResults, table, best, out: _Output) -> Section:
     return section
 
 
-def _forgetting_section(results: StudyResults, best: int | None, out: _Output) -> Section:
+def _forgetting_section(results: StudyResults, best: int | None, out: Output) -> Section:
     section = Section("Forgetting")
     acc = results.acc_matrix
     if best is None or acc[acc.trial == best].empty:
@@ -161,7 +103,7 @@ def _forgetting_section(results: StudyResults, best: int | None, out: _Output) -
     return section
 
 
-def _curves(results: StudyResults, best, out: _Output) -> Section:
+def _curves(results: StudyResults, best, out: Output) -> Section:
     section = Section("Learning curves")
     top = best.trial.head(TOP_CURVES).tolist()
     objective, curves = objective_curves(results, top)
@@ -174,7 +116,7 @@ def _curves(results: StudyResults, best, out: _Output) -> Section:
     return section
 
 
-def _ablation(results: StudyResults, out: _Output) -> Section | None:
+def _ablation(results: StudyResults, out: Output) -> Section | None:
     table = ablation_table(results)
     if table.empty:
         return None
@@ -193,7 +135,7 @@ def _ablation(results: StudyResults, out: _Output) -> Section | None:
     return section
 
 
-def _importance(results: StudyResults, storage: str | None, out: _Output) -> Section:
+def _importance(results: StudyResults, storage: str | None, out: Output) -> Section:
     section = Section("Hyperparameter importance")
     importance, reason = param_importance(results.info, storage)
     if reason:
@@ -222,7 +164,7 @@ def build_report(study: str, results_dir: str | Path = "results", out: str | Pat
                  storage: str | None = None) -> Report:
     """Write the report of ``study`` (stored or bare name) and return what was written."""
     results = load(study, results_dir)
-    output = _Output(Path(out) if out else results.folder / "report")
+    output = Output(Path(out) if out else results.folder / "report")
     table = trial_table(results)
     best = best_trials(table, results.info, k=len(table))
     notes = [] if not best.empty else [
@@ -250,15 +192,22 @@ def build_report(study: str, results_dir: str | Path = "results", out: str | Pat
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", help="stored name (hyperlstm_ptb-quick) or a bare study name")
+    parser.add_argument("study", nargs="+", help="stored name (hyperlstm_ptb-quick) or a bare "
+                        "study name; several: one report comparing them")
     parser.add_argument("--results-dir", default="results", type=Path)
-    parser.add_argument("--out", type=Path, help="report folder (default: <study>/report)")
+    parser.add_argument("--out", type=Path, help="report folder (default: <study>/report; "
+                        "several studies: <results-dir>/comparisons/<A>__<B>)")
     parser.add_argument("--storage", help="Optuna storage URL for importance (default: the "
                         "one the results name)")
+    parser.add_argument("--metric", help="several studies: the metric compared (default: the "
+                        "first study's first objective)")
     args = parser.parse_args(argv)
     try:
-        report = build_report(args.study, args.results_dir, args.out, args.storage)
-    except (ResultsNotFound, SchemaVersionError) as err:
+        if len(args.study) == 1:
+            report = build_report(args.study[0], args.results_dir, args.out, args.storage)
+        else:
+            report = build_comparison(args.study, args.results_dir, args.out, args.metric)
+    except (ResultsNotFound, SchemaVersionError, NothingToCompare) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:

@@ -13,6 +13,7 @@ import tempfile
 import pandas as pd
 import pytest
 
+import analysis
 from analysis.references import references_for
 from analysis.report import build_report, main
 from studies._runner.registry import load_study, study_names
@@ -20,12 +21,13 @@ from tests.cifar_archive import write_cifar_archive
 from tests.conftest import REPO
 
 FAILING = "synthetic-failing"
+EXAMPLE, EXAMPLE_FILE = "chunked_mlp_mnist", "examples/chunked_mlp_mnist.py"  # a user's study
 
 
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory, data_dir):
     """Every study's smoke preset run once into one results folder (and one storage), plus
-    a synthetic study whose every trial fails."""
+    a synthetic study whose every trial fails and the README's example of a user's study."""
     root = tmp_path_factory.mktemp("report")
     archive = root / "cifar-10-python.tar.gz"
     write_cifar_archive(archive, per_batch=16)
@@ -34,8 +36,8 @@ def smoke_results(tmp_path_factory, data_dir):
              FAILING: ["--study-name", FAILING, "--set", "raise_x_above=-2", "--n-trials", "2",
                        "--max-failures", "1"]}
     try:
-        for name in [*study_names(), FAILING]:
-            study = "synthetic" if name == FAILING else name
+        for name in [*study_names(), FAILING, EXAMPLE]:
+            study = {FAILING: "synthetic", EXAMPLE: EXAMPLE_FILE}.get(name, name)
             done = subprocess.run(
                 [sys.executable, "-m", "studies.run", study, "--preset", "smoke", "--quiet",
                  "--results-dir", str(root / "results"), "--ray-cpus", "2", "--data-dir",
@@ -126,3 +128,40 @@ def test_unknown_study_or_empty_folder_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[0].startswith("error: no results for 'nope'")
     assert err[1] == f"error: no results folder {tmp_path / 'missing'}"
+
+
+@pytest.mark.needs_data
+def test_studies_side_by_side(smoke_results, tmp_path, capsys):
+    """A user's study against ours on one figure: the metric both report, each study's
+    points and front, one best-trials table, the best trials' curves on shared axes."""
+    names = [f"{EXAMPLE}-smoke", "static_hnet_mnist-smoke"]
+    assert main([*names, "--results-dir", str(smoke_results), "--out", str(tmp_path / "c")]) == 0
+    manifest = json.loads((tmp_path / "c" / "report.json").read_text())
+    assert manifest["metric"] == "valid_error"  # the first study's objective; both report it
+    both = analysis.load(names, smoke_results)
+    assert list(both.trials.study.unique()) == names
+    complete = both.trials[both.trials.state == "COMPLETE"].groupby(["study", "trial"])
+    efficiency = manifest["figures"]["parameter_efficiency"][0]
+    assert efficiency["points"] == complete.ngroups and efficiency["xscale"] == "log"
+    best = pd.read_csv(tmp_path / "c" / "tables" / "best_trials.csv")
+    assert list(best.study.unique()) == names and set(best.columns) >= {
+        "trial", "valid_error", "trainable_params", "seeds", "parameters"}
+    for _, rows in best.groupby("study"):
+        assert rows.valid_error.is_monotonic_increasing  # best first, lower is better
+    curves = manifest["figures"]["learning_curves"][0]
+    assert curves["lines"] == 2 and curves["xlabel"] == "epoch"
+    page = (tmp_path / "c" / "index.html").read_text()
+    assert " vs ".join(names) in page and page.count("<figure>") == 2
+    assert "file " in page  # the user's study says where it came from
+
+
+@pytest.mark.needs_data
+def test_studies_without_the_metric_are_refused_in_one_line(smoke_results, capsys):
+    argv = ["synthetic-smoke", "hypercl_splitmnist-smoke", "--results-dir", str(smoke_results)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        "error: no 'valid_loss' in hypercl_splitmnist-smoke; metrics all of them report:")
+    assert main([*argv, "--metric", "nope"]) == 2
+    assert main(["synthetic-smoke", "synthetic-smoke", "--results-dir", str(smoke_results)]) == 2
+    assert "name each stored study once" in capsys.readouterr().err
