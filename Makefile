@@ -13,7 +13,7 @@ ifneq ($(wildcard ../shared/data),)
 export HNET_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: setup run test lint typecheck clean
+.PHONY: setup run test lint typecheck docs clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy hnet_core studies analysis
+
+# The API reference, from the docstrings (Google style); any pdoc warning fails the build.
+docs: $(STAMP)
+	$(PY) -W error -m pdoc --docformat google hnet_core studies analysis -o build/api
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
