@@ -34,3 +34,7 @@ def data_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return found
+
+
+from tests.chromium import chromium, page  # noqa: E402, F401  (headless Chromium)
+from tests.smoke_studies import smoke_results  # noqa: E402, F401  (a session fixture)

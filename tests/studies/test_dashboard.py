@@ -33,6 +33,8 @@ def _dashboard(url: str):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as reply:
             return json.load(reply)
 
+    get.origin = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]  (for a browser)
+
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -18,6 +18,7 @@ import sqlalchemy
 from tests.studies.conftest import REPO
 from tests.studies.gpu_packing import check_packed
 from tests.studies.test_runner_e2e import kill_and_resume
+from tests.studies.test_user_studies import install_user_package
 
 SMOKE = ("synthetic", "--preset", "smoke")
 
@@ -130,3 +131,19 @@ def test_the_readme_example_on_a_two_node_ray_cluster(runner, data_dir, study):
     assert (trials.state == "COMPLETE").sum() == 2
     assert trials.node_id.nunique() == 2
     assert (trials.value_valid_error < 90).all()  # it learned something in 5 steps
+
+
+def test_an_installed_packages_study_on_a_two_node_ray_cluster(runner, tmp_path):
+    """An entry point of a package only the driver has on its path: the cluster's workers get
+    the package from Ray's runtime_env."""
+    address = _server("HNET_TEST_RAY_ADDRESS")
+    runner.env["PYTHONPATH"] = str(install_user_package(tmp_path / "site"))
+    name = f"tiny-{uuid.uuid4().hex[:6]}"
+    command = runner.command("tiny", "--ray-address", address, "--jobs", "2", "--n-trials", "4",
+                             "--study-name", name)
+    done = subprocess.run(command, env=runner.env, cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials(name)
+    assert (trials.state == "COMPLETE").sum() == 4
+    assert (runner.epochs(name).query("metric == 'shipped'").value == 1.0).all()

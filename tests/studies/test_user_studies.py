@@ -46,6 +46,18 @@ def write_study(folder: Path, module: str, name: str = "tiny", body: str = TINY)
     return path
 
 
+def install_user_package(site: Path) -> Path:
+    """``userpkg`` with the study ``userpkg.tiny_study``, installed in ``site`` as the
+    distribution ``userpkg`` whose entry point ``tiny`` names it; returns ``site``."""
+    write_study(site / "userpkg", "tiny_study")
+    (site / "userpkg" / "__init__.py").write_text("")
+    dist = site / "userpkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: userpkg\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[hnet_studies.studies]\ntiny = userpkg.tiny_study\n")
+    return site
+
+
 def test_a_study_file_outside_the_package_runs_on_ray_and_resumes(runner, tmp_path):
     """The file lies outside the driver's folder: the workers get it from Ray's runtime_env
     (else they could not unpickle its trial function)."""
@@ -69,14 +81,7 @@ def test_a_study_file_outside_the_package_runs_on_ray_and_resumes(runner, tmp_pa
 def test_a_module_and_an_entry_point_of_an_installed_package(runner, tmp_path):
     """``userpkg.tiny_study`` on PYTHONPATH, and the same module declared as the entry point
     ``tiny`` of a distribution there: both listed, both run."""
-    site = tmp_path / "site"
-    write_study(site / "userpkg", "tiny_study")
-    (site / "userpkg" / "__init__.py").write_text("")
-    dist = site / "userpkg-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: userpkg\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[hnet_studies.studies]\ntiny = userpkg.tiny_study\n")
-    runner.env["PYTHONPATH"] = str(site)
+    runner.env["PYTHONPATH"] = str(install_user_package(tmp_path / "site"))
     listed = runner.run("--list")
     assert "from: entry point tiny = userpkg.tiny_study (userpkg)" in listed.stdout
     assert "from: shipped studies/synthetic.py" in listed.stdout
