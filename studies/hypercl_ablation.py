@@ -4,12 +4,15 @@ values, with and without the look-ahead, against fine-tuning and online EWC of t
     python -m studies.run hypercl_ablation --seeds 1,2,3             # quick preset, SplitMNIST
     python -m studies.run hypercl_ablation --preset paper --seeds 1,2,3
     python -m studies.run hypercl_ablation --set benchmark=pmnist --set num_tasks=10 ...
+    python -m studies.run hypercl_ablation --set scenario=3 --seeds 1,2,3   # class-incremental
 
 A grid over variants: ``hnet`` at beta_output in {0, 1e-3, 1e-2, 1e-1, 1} x look-ahead off/on
 (beta_output = 0 once: with no regulariser there is nothing to look ahead for), ``finetune``
 and ``ewc`` (where beta_output does not apply); every variant runs under each seed with the
 same tasks, iterations and learning rate. Each hypernetwork trial records ``beta_output`` as a
-metric (the baselines record none), so the forgetting figures can plot against it.
+metric (the baselines record none), so the forgetting figures can plot against it. In
+scenarios 2 and 3 (``--set scenario=...``: the task not given at test time) the hypernetwork
+variants infer the task (HNET+ENT) and the baselines get the scenario's heads.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import cast
 
 import optuna
 
-from studies.hypercl_pmnist import HyperCLConfig
+from studies.hypercl_pmnist import HyperCLConfig, hnet_method
 from studies.hypercl_splitmnist import SPEC as SPLIT_SPEC
 
 BETAS = (0.0, 1e-3, 1e-2, 1e-1, 1.0)
@@ -32,12 +35,14 @@ def variants() -> list[str]:
     return [*names, "finetune", "ewc"]
 
 
-def variant_params(name: str) -> dict:
-    """The trial params a variant stands for."""
+def variant_params(name: str, scenario: int = 1) -> dict:
+    """The trial params a variant stands for in ``scenario``: the hypernetwork is ``hnet``
+    where the task is given, ``hnet_ent`` (the task inferred) elsewhere."""
     if name in ("finetune", "ewc"):
         return {"method": name, "beta_output": 0.0, "lookahead": False}
     beta, _, lookahead = name.removeprefix("hnet-beta").partition("-")
-    return {"method": "hnet", "beta_output": float(beta), "lookahead": lookahead == "lookahead"}
+    return {"method": hnet_method(scenario), "beta_output": float(beta),
+            "lookahead": lookahead == "lookahead"}
 
 
 def search_space(trial: optuna.Trial, config: HyperCLConfig) -> dict:
@@ -49,11 +54,12 @@ def grid(config: HyperCLConfig) -> dict:
 
 
 def run_trial(config: HyperCLConfig, params: dict, seed: int):
-    return SPLIT_SPEC.trial(config, variant_params(params["variant"]), seed)
+    return SPLIT_SPEC.trial(config, variant_params(params["variant"], config.scenario), seed)
 
 
 def trial_configs(config: HyperCLConfig, params: dict, seed: int) -> tuple:
-    return SPLIT_SPEC.trial_configs(config, variant_params(params["variant"]), seed)
+    return SPLIT_SPEC.trial_configs(config, variant_params(params["variant"], config.scenario),
+                                    seed)
 
 
 SPEC = dataclasses.replace(

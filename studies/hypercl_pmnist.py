@@ -42,7 +42,14 @@ import optuna
 
 from hnet_core.data import load_mnist, permuted_mnist, resolve_all, split_mnist
 from hnet_core.models import HyperMLPConfig, TargetNetConfig, build_target
-from hnet_core.train import ContinualTrainConfig, train_continual
+from hnet_core.train import (
+    INFERRING,
+    METHODS,
+    SCENARIOS,
+    ContinualTrainConfig,
+    head_layout,
+    train_continual,
+)
 from studies import (
     DERIVED_FROM,
     ConfigError,
@@ -77,8 +84,12 @@ class HyperCLConfig(StudyConfig):
     target_hidden: the target MLP's hidden sizes; one head per task.
     iterations, batch_size: training steps per task and their batch size.
     max_eval_examples: test examples per task and evaluation (None: all).
+    scenario: 1 (task given), 2 (not given; one shared head) or 3 (not given; class-
+        incremental); ``method`` must fit it (``hnet`` needs the task, ``hnet_ent`` infers it).
     method, lookahead, targets, reg_tasks_per_step: see ContinualTrainConfig.
-    task_inference: also report HNET+ENT task-inference accuracy (``task_inference_acc``).
+    task_inference: also report HNET+ENT task-inference accuracy (``task_inference_acc``);
+        in scenarios 2 and 3 only the methods that infer the task report it (a baseline's one
+        head gives no task to infer).
     task_embedding_sizes, chunk_counts, chunk_embedding_sizes, hnet_hidden_choices: choices
         searched (hidden sizes written like ``25x25``).
     beta_low, beta_high, lr_low, lr_high: log-scale ranges searched.
@@ -96,6 +107,7 @@ class HyperCLConfig(StudyConfig):
     iterations: int = 5000
     batch_size: int = 128
     max_eval_examples: int | None = None
+    scenario: int = 1
     method: str = "hnet"
     lookahead: bool = False
     targets: str = "stored"
@@ -121,6 +133,8 @@ class HyperCLConfig(StudyConfig):
     def validate(self) -> None:
         one_of(self, "benchmark", ("pmnist", "splitmnist"))
         one_of(self, "hnet_activation", ("relu", "elu"))
+        one_of(self, "method", METHODS)
+        one_of(self, "scenario", SCENARIOS)
         at_least(self, 1, "num_tasks", "target_hidden", "iterations", "batch_size",
                  "max_eval_examples", "reg_tasks_per_step", "task_embedding_sizes",
                  "chunk_counts", "chunk_embedding_sizes", "task_embedding_size", "num_chunks",
@@ -142,7 +156,7 @@ class HyperCLConfig(StudyConfig):
         gives a count no trial has (it would change nothing)."""
         if self.chunk_size is None:
             return
-        size = target_size(self)
+        size = target_size(self, hnet_method(self.scenario))
         count = math.ceil(size / self.chunk_size)
         if count != self.num_chunks and count not in self.chunk_counts:
             raise ConfigError(
@@ -181,11 +195,21 @@ def _classes(config: HyperCLConfig) -> int:
     return 10 if config.benchmark == "pmnist" else 2
 
 
-def target_size(config: HyperCLConfig) -> int:
-    """P: the target network's weight count (all heads)."""
+def hnet_method(scenario: int) -> str:
+    """The hypernetwork's method in ``scenario``: ``hnet`` where the task is given, else
+    ``hnet_ent`` (it infers the task)."""
+    return "hnet" if scenario == 1 else "hnet_ent"
+
+
+def target_size(config: HyperCLConfig, method: str | None = None) -> int:
+    """P: the target network's weight count, all heads (the scenario and the method, by
+    default the config's, decide them). ValueError when the method does not fit the
+    scenario."""
+    layout = head_layout(config.scenario, method or config.method, _classes(config),
+                         config.num_tasks)
     target = TargetNetConfig(hidden=config.target_hidden)
-    return build_target(target, _input_size(config), _classes(config), config.num_tasks
-                        ).num_params
+    return build_target(target, _input_size(config), layout.classes_per_head,
+                        layout.num_heads).num_params
 
 
 def trial_configs(config: HyperCLConfig, params: dict, seed: int
@@ -193,12 +217,12 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
     """The target, hypernetwork and training configs of one trial; the chunk size follows
     from the chunk count: ``ceil(P / num_chunks)``."""
     target = TargetNetConfig(hidden=config.target_hidden)
-    size = target_size(config)
+    method = params.get("method", config.method)
+    size = target_size(config, method)
     num_chunks = params.get("num_chunks", config.num_chunks)
     chunk_size = math.ceil(size / num_chunks)
     if config.chunk_size is not None and math.ceil(size / config.chunk_size) == num_chunks:
         chunk_size = config.chunk_size
-    method = params.get("method", config.method)
     hnet = HyperMLPConfig(
         num_tasks=config.num_tasks,
         task_embedding_size=params.get("task_embedding_size", config.task_embedding_size),
@@ -207,11 +231,14 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
         chunk_embedding_size=params.get("chunk_embedding_size", config.chunk_embedding_size),
         activation=config.hnet_activation)
     train = ContinualTrainConfig(
-        method=method, iterations=config.iterations, batch_size=config.batch_size,
+        method=method, scenario=config.scenario, iterations=config.iterations,
+        batch_size=config.batch_size,
         lr=params.get("lr", config.lr), beta_output=params.get("beta_output",
                                                                config.beta_output),
         lookahead=params.get("lookahead", config.lookahead), targets=config.targets,
-        reg_tasks_per_step=config.reg_tasks_per_step, task_inference=config.task_inference,
+        reg_tasks_per_step=config.reg_tasks_per_step,
+        task_inference=config.task_inference and (config.scenario == 1
+                                                  or method in INFERRING),
         max_eval_examples=config.max_eval_examples, seed=seed)
     return target, hnet, train
 
@@ -233,7 +260,8 @@ def run_trial(config: HyperCLConfig, params: dict, seed: int) -> Iterator[dict]:
     target, hnet, train = trial_configs(config, params, seed)
     for metrics in train_continual(target, hnet, train, load_tasks(config)):
         # beta_output applies to the hypernetwork only: fine-tuning and EWC report none.
-        beta = {"beta_output": train.beta_output} if train.method == "hnet" else {}
+        beta = ({"beta_output": train.beta_output} if train.method in ("hnet", "hnet_ent")
+                else {})
         yield {**metrics, "chunk_size": hnet.chunk_size or 0, **beta}
 
 

@@ -256,14 +256,14 @@ class TargetNetConfig:
         hidden: the MLP's hidden sizes (the convnet uses its last entry for its linear layer).
         activation: the MLP's hidden activation.
         conv_channels: the convnet's two conv widths.
-        multi_head: one output head per task (task given); False: one shared head.
+
+    Its heads follow the continual-learning scenario (:func:`hnet_core.train.head_layout`).
     """
 
     kind: str = "mlp"
     hidden: tuple[int, ...] = (1000, 1000)
     activation: str = "relu"
     conv_channels: tuple[int, int] = (20, 50)
-    multi_head: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in ("mlp", "convnet"):
@@ -274,10 +274,9 @@ class TargetNetConfig:
             raise ValueError(f"unknown activation {self.activation!r}")
 
 
-def build_target(config: TargetNetConfig, in_features: int, classes: int, num_tasks: int
+def build_target(config: TargetNetConfig, in_features: int, classes: int, heads: int
                  ) -> TargetMLP | TargetConvNet:
-    """The target network for ``num_tasks`` tasks of ``classes`` classes on flat inputs."""
-    heads = num_tasks if config.multi_head else 1
+    """The target network on flat inputs with ``heads`` output heads of ``classes`` each."""
     if config.kind == "mlp":
         return TargetMLP(in_features, config.hidden, classes, heads, config.activation)
     side = math.isqrt(in_features)

@@ -2,6 +2,7 @@
 prune between epochs. No I/O beyond the optional checkpoint file."""
 
 from hnet_core.train._errors import TrainingDiverged
+from hnet_core.train._scenarios import INFERRING, SCENARIOS, HeadLayout, head_layout
 from hnet_core.train.char_lm import CharLMTrainConfig, evaluate_bpc, train_char_lm
 from hnet_core.train.continual import (
     METHODS,
@@ -12,6 +13,7 @@ from hnet_core.train.continual import (
 )
 from hnet_core.train.image_classifier import ImageTrainConfig, train_image_classifier
 
-__all__ = ["METHODS", "CharLMTrainConfig", "ContinualTrainConfig", "ImageTrainConfig",
-           "TrainingDiverged", "build_learner", "compression_ratio", "evaluate_bpc",
-           "train_char_lm", "train_continual", "train_image_classifier"]
+__all__ = ["INFERRING", "METHODS", "SCENARIOS", "CharLMTrainConfig", "ContinualTrainConfig",
+           "HeadLayout", "ImageTrainConfig", "TrainingDiverged", "build_learner",
+           "compression_ratio", "evaluate_bpc", "head_layout", "train_char_lm",
+           "train_continual", "train_image_classifier"]

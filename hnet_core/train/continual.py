@@ -3,9 +3,10 @@ optionally chunked hypernetwork protected by the output regulariser, or one of t
 that train the target network directly (fine-tuning, online EWC).
 
 :func:`train_continual` is a generator: after each task it yields one row of the accuracy
-matrix (test accuracy on every task seen so far, task given), the running average accuracy,
-HNET+ENT task-inference accuracy where asked, and the compression ratio. Tasks come from
-:mod:`hnet_core.data.mnist` (PermutedMNIST, SplitMNIST): flat inputs, one head per task.
+matrix (test accuracy on every task seen so far, in the config's scenario: the task given in
+scenario 1 only), the running average accuracy, HNET+ENT task-inference accuracy where asked,
+and the compression ratio. Tasks come from :mod:`hnet_core.data.mnist` (PermutedMNIST,
+SplitMNIST): flat inputs; the heads follow the scenario (:mod:`hnet_core.train._scenarios`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from hnet_core.models.output_regularizer import (
     take_targets,
 )
 from hnet_core.train import _checks as checks
+from hnet_core.train import _scenarios as scenarios
 from hnet_core.train._device import pick_device
 from hnet_core.train._errors import TrainingDiverged
 from hnet_core.train._ewc import OnlineEWC
 
-METHODS = ("hnet", "finetune", "ewc")
+METHODS = ("hnet", "hnet_ent", "finetune", "ewc")
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,12 @@ class ContinualTrainConfig:
     """How to learn a task sequence.
 
     Attributes:
-        method: ``hnet`` (hypernetwork + output regulariser), ``finetune`` (the target network
-            trained task after task, no protection) or ``ewc`` (online EWC on the target).
+        method: ``hnet`` (hypernetwork + output regulariser, task given), ``hnet_ent`` (the
+            same, the task inferred by predictive entropy: scenarios 2 and 3), ``finetune``
+            (the target network trained task after task, no protection) or ``ewc`` (online
+            EWC on the target).
+        scenario: 1 (task given), 2 (not given, one shared head) or 3 (not given,
+            class-incremental); see :mod:`hnet_core.train._scenarios`.
         iterations: training steps per task.
         batch_size: examples per step.
         lr: Adam's learning rate (a new Adam for every task).
@@ -69,6 +75,7 @@ class ContinualTrainConfig:
     """
 
     method: str = "hnet"
+    scenario: int = 1
     iterations: int = 5000
     batch_size: int = 128
     lr: float = 1e-3
@@ -88,6 +95,10 @@ class ContinualTrainConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; expected one of {METHODS}")
+        scenarios.check_fits(self.scenario, self.method)
+        if self.task_inference and self.scenario != 1 and self.method not in scenarios.INFERRING:
+            raise ValueError(f"task_inference picks a task's head; {self.method} has one head "
+                             f"in scenario {self.scenario}")
         if self.targets not in ("stored", "frozen"):
             raise ValueError(f"targets must be stored or frozen, got {self.targets!r}")
         checks.at_least(self, 1, "iterations", "batch_size", "eval_batch_size", "ewc_samples",
@@ -118,8 +129,9 @@ def _check(loss: torch.Tensor, task: int, step: int) -> None:
 class _HnetLearner:
     """The hypernetwork: its task embeddings and Θ, trained with the output regulariser."""
 
-    def __init__(self, target, hnet: ChunkedHyperMLP, config: ContinualTrainConfig) -> None:
-        self.target, self.hnet, self.config = target, hnet, config
+    def __init__(self, target, hnet: ChunkedHyperMLP, config: ContinualTrainConfig,
+                 layout: scenarios.HeadLayout) -> None:
+        self.target, self.hnet, self.config, self.layout = target, hnet, config, layout
 
     def weights(self, task: int) -> list[torch.Tensor]:
         return split_weights(self.hnet([task])[0], self.target.param_shapes)
@@ -172,9 +184,9 @@ class _HnetLearner:
 class _DirectLearner:
     """The target network's own weights, fine-tuned or protected by online EWC."""
 
-    def __init__(self, target, weights: list[nn.Parameter], config: ContinualTrainConfig
-                 ) -> None:
-        self.target, self.params, self.config = target, weights, config
+    def __init__(self, target, weights: list[nn.Parameter], config: ContinualTrainConfig,
+                 layout: scenarios.HeadLayout) -> None:
+        self.target, self.params, self.config, self.layout = target, weights, config, layout
         self.ewc = (OnlineEWC(config.ewc_lambda, config.ewc_gamma) if config.method == "ewc"
                     else None)
 
@@ -188,7 +200,8 @@ class _DirectLearner:
         optimizer = torch.optim.Adam(self.params, lr=self.config.lr)
         total = 0.0
         for step, (x, y) in enumerate(batches):
-            loss = F.cross_entropy(self.target(x, self.params, task), y)
+            loss = F.cross_entropy(*self.layout.train_outputs(self.target(x, self.params, task),
+                                                              y, task))
             _check(loss, task, step)
             penalty = self.ewc.penalty(self.params) if self.ewc is not None else 0.0
             optimizer.zero_grad(set_to_none=True)
@@ -203,8 +216,8 @@ class _DirectLearner:
             return
         index = torch.randperm(len(split), generator=generator)[:self.config.ewc_samples]
         x, _ = split[index]
-        self.ewc.consolidate(self.params, lambda v: F.log_softmax(
-            self.target(v, self.params, task), dim=1), x.to(device), generator)
+        self.ewc.consolidate(self.params, lambda v: F.log_softmax(self.layout.seen_logits(
+            self.target(v, self.params, task), task), dim=1), x.to(device), generator)
 
 
 def _eval_count(split: TaskSplit, config: ContinualTrainConfig) -> int:
@@ -224,11 +237,15 @@ def _eval_batches(split: TaskSplit, config: ContinualTrainConfig, device: torch.
 
 
 @torch.no_grad()
-def _accuracy(learner, task: int, split: TaskSplit, config: ContinualTrainConfig,
+def _accuracy(learner, task: int, seen: int, split: TaskSplit, config: ContinualTrainConfig,
               device: torch.device) -> float:
-    weights, right = learner.weights(task), 0
+    """Test accuracy in % on ``task`` after ``seen`` tasks, in the config's scenario (the task
+    given only in scenario 1)."""
+    weights, right = [learner.weights(s) for s in range(seen)], 0
+    inferring = config.method in scenarios.INFERRING
     for x, y in _eval_batches(split, config, device):
-        right += (learner.target(x, weights, task).argmax(1) == y).sum().item()
+        right += scenarios.right_answers(learner.target, weights, learner.layout, inferring,
+                                         task, x, y)
     return 100.0 * right / max(_eval_count(split, config), 1)
 
 
@@ -243,11 +260,8 @@ def _task_inference_accuracy(learner, tasks: Sequence[Task], config: ContinualTr
     weights = [learner.weights(t) for t in range(len(tasks))]
     for true_task, task in enumerate(tasks):
         for x, _ in _eval_batches(task.test, config, device):
-            entropies = []
-            for t in range(len(tasks)):
-                logp = F.log_softmax(learner.target(x, weights[t], t), dim=1)
-                entropies.append(-(logp.exp() * logp).sum(1))
-            right += int((torch.stack(entropies).argmin(0) == true_task).sum().item())
+            inferred, _ = scenarios.infer_task(learner.target, weights, x)
+            right += int((inferred == true_task).sum().item())
             count += x.shape[0]
     return 100.0 * right / max(count, 1)
 
@@ -257,13 +271,19 @@ def build_learner(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
     """The target network and what learns it (hypernetwork or direct weights), on ``device``."""
     in_features = tasks[0].train.images.shape[1]
     classes = max(task.num_classes for task in tasks)
-    target = build_target(target_config, in_features, classes, len(tasks))
-    if config.method == "hnet":
+    counts = sorted({task.num_classes for task in tasks})
+    if config.scenario != 1 and len(counts) > 1:
+        raise ValueError(f"scenario {config.scenario} shares outputs between tasks, which "
+                         f"needs every task to have the same classes; got {counts}")
+    layout = scenarios.head_layout(config.scenario, config.method, classes, len(tasks))
+    target = build_target(target_config, in_features, layout.classes_per_head,
+                          layout.num_heads)
+    if config.method in ("hnet", *scenarios.INFERRING):
         hnet_config = dataclasses.replace(hnet_config, num_tasks=len(tasks))
         return _HnetLearner(target, ChunkedHyperMLP(hnet_config, target.num_params).to(device),
-                            config)
+                            config, layout)
     weights = [nn.Parameter(w.to(device)) for w in init_target_weights(target.param_shapes)]
-    return _DirectLearner(target, weights, config)
+    return _DirectLearner(target, weights, config, layout)
 
 
 def compression_ratio(learner) -> float:
@@ -279,7 +299,7 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
 
     Yields:
         For task ``T`` (``epoch = T + 1``): ``acc_task_<j>`` for every ``j <= T`` (test
-        accuracy in % with the task given: one row of the accuracy matrix), ``final_acc``
+        accuracy in % in the scenario: one row of the accuracy matrix), ``final_acc``
         (their mean: the final average accuracy after the last task), ``during_acc`` (the mean
         of each task's accuracy right after it was learned), ``task_inference_acc`` (HNET+ENT,
         when asked), ``compression_ratio``, ``params`` (trainable), ``train_loss`` (mean over
@@ -300,7 +320,8 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
         loss = learner.learn(t, _batches(task.train, config, generator, device), rng)
         elapsed = time.perf_counter() - began
         learner.consolidate(t, task.train, generator, device)
-        row = [_accuracy(learner, j, tasks[j].test, config, device) for j in range(t + 1)]
+        row = [_accuracy(learner, j, t + 1, tasks[j].test, config, device)
+               for j in range(t + 1)]
         during.append(row[t])
         metrics = {"epoch": t + 1, **{f"acc_task_{j}": a for j, a in enumerate(row)},
                    "final_acc": sum(row) / len(row), "during_acc": sum(during) / len(during),

@@ -29,7 +29,8 @@ def _chunk_size(config: Any) -> int:
     return math.ceil(size / count) + 1
 
 
-#: Fields whose other valid values a rule of thumb cannot guess: ``(config, value) -> value``.
+#: Fields whose other valid values a rule of thumb cannot guess: ``(config, value) -> value``
+#: (or a dict of fields changed together, where one field alone has no other valid value).
 OTHER_VALUES: dict[str, Any] = {
     "cell": lambda c, v: "lstm" if v != "lstm" else "hyperlstm",
     "benchmark": lambda c, v: "pmnist" if v == "splitmnist" else "splitmnist",
@@ -46,6 +47,10 @@ OTHER_VALUES: dict[str, Any] = {
     "depth": lambda c, v: v + 6,
     "chunk_size": lambda c, v: _chunk_size(c),
     "plain_recipe": lambda c, v: "paper_sgd" if v == "adam" else "adam",
+    # a coupled change: the hypernetwork's method follows the scenario (hnet needs the task)
+    "scenario": lambda c, v: {"scenario": 3 if v != 3 else 1,
+                              **({"method": "hnet_ent" if v == 1 else "hnet"}
+                                 if c.method in ("hnet", "hnet_ent") else {})},
     "hyper_recipe": lambda c, v: "paper_adam" if v == "adam" else "adam",
 }
 
@@ -92,8 +97,9 @@ def another_valid(config: Any, name: str) -> Any:
     for value in candidates(config, name, getattr(config, name), hints[name]):
         if value == getattr(config, name):
             continue
+        changes = value if isinstance(value, dict) else {name: value}  # dict: coupled fields
         try:
-            return dataclasses.replace(config, **{name: value})
+            return dataclasses.replace(config, **changes)
         except (ConfigError, ValueError) as err:
             tried.append(f"{value!r}: {err}")
     raise AssertionError(f"no other valid value of {name} found ({'; '.join(tried)})")

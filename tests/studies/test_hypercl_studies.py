@@ -63,3 +63,20 @@ def test_runner_and_analysis_agree_on_the_schema_version():
     from studies._runner.results import SCHEMA_KEY, SCHEMA_VERSION
 
     assert (SCHEMA_VERSION, SCHEMA_KEY) == (analysis.SCHEMA_VERSION, READ_KEY)
+
+
+@pytest.mark.needs_data
+def test_the_ablation_in_the_class_incremental_scenario(runner, data_dir):
+    """``--set scenario=3``: the hypernetwork variants infer the task (HNET+ENT, reporting how
+    often they infer it right) and the baselines answer among every class seen."""
+    done = runner.run("hypercl_ablation", "--preset", "smoke", "--data-dir", str(data_dir),
+                      "--set", "scenario=3", "--n-trials", "11", "--set", "iterations=20")
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials("hypercl_ablation-smoke").set_index("param_variant")
+    assert (trials.state == "COMPLETE").all() and len(trials) == len(variants())
+    hnets = [v for v in variants() if v.startswith("hnet")]
+    assert trials.loc[hnets, "final_task_inference_acc"].between(0, 100).all()
+    assert trials.loc[["finetune", "ewc"], "final_task_inference_acc"].isna().all()
+    # two tasks' classes in one head: fine-tuning forgets the first task's outright
+    assert trials.loc["finetune", "final_final_acc"] < 60
+    assert variant_params("hnet-beta0.1", scenario=3)["method"] == "hnet_ent"

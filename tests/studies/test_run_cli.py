@@ -51,6 +51,13 @@ from studies.run import main
     (["hypercl_pmnist", "--set", "lr_high=inf"], "lr_high must be finite, got inf"),
     (["synthetic", "--objectives", "valid_loss,valid_loss"],
      "--objectives: valid_loss named more than once"),
+    (["hypercl_splitmnist", "--set", "scenario=2"],
+     "(ValueError: method hnet needs the task at test time (scenario 1); in scenario 2 the "
+     "task is not given: use hnet_ent, which infers it)"),
+    (["hypercl_splitmnist", "--set", "scenario=4"], "scenario 4 is not one of 1, 2, 3"),
+    (["hypercl_splitmnist", "--set", "method=hnet_r"], "method 'hnet_r' is not one of hnet,"),
+    (["hypercl_pmnist", "--set", "scenario=3", "--set", "method=finetune", "--set",
+      "task_inference=true"], "task_inference picks a task's head; finetune has one head in"),
     (["hypercl_splitmnist", "--set", "epochs=5"],
      "--set epochs: hypercl_splitmnist derives epochs from num_tasks; set num_tasks"),
 ])
