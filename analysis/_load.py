@@ -11,13 +11,15 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 #: The result-table layout this code reads (``studies`` writes it into each file's metadata).
-SCHEMA_VERSION = "3"
-#: Layouts read: 3 (each table a folder of Parquet files), 2 (one file each), 1 (one file each,
-#: no study metadata: it is inferred).
-READABLE_VERSIONS = ("1", "2", "3")
+SCHEMA_VERSION = "4"
+#: Layouts read: 4 (the accuracy matrix names its scenario), 3 (each table a folder of Parquet
+#: files), 2 (one file each), 1 (one file each, no study metadata: it is inferred). An older
+#: accuracy matrix is of scenario 1 (task given), the only one written then.
+READABLE_VERSIONS = ("1", "2", "3", "4")
 SCHEMA_KEY = b"hnet_studies.schema_version"
 STUDY_KEY = b"hnet_studies.study"
-ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
+ACC_COLUMNS = ["study", "trial", "seed", "scenario", "trained_through", "eval_task",
+               "accuracy"]
 
 
 class ResultsNotFound(LookupError):
@@ -170,6 +172,8 @@ def _load_one(study: str, results_dir: str | Path) -> StudyResults:
     folder = find_study(study, results_dir)
     acc_path = folder / "acc_matrix.parquet"
     acc = read_table(acc_path) if acc_path.exists() else pd.DataFrame(columns=ACC_COLUMNS)
+    if "scenario" not in acc.columns:
+        acc.insert(3, "scenario", 1)
     trials = read_table(folder / "trials.parquet")
     raw = json.loads(_metadata(folder / "trials.parquet").get(STUDY_KEY, b"{}"))
     return StudyResults(folder.name, folder, trials, read_table(folder / "epochs.parquet"),

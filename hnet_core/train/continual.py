@@ -298,8 +298,9 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
     """Learn ``tasks`` one after another, yielding after each.
 
     Yields:
-        For task ``T`` (``epoch = T + 1``): ``acc_task_<j>`` for every ``j <= T`` (test
-        accuracy in % in the scenario: one row of the accuracy matrix), ``final_acc``
+        For task ``T`` (``epoch = T + 1``): ``scenario``; ``acc_task_<j>`` for every
+        ``j <= T`` (test accuracy in % in the scenario: one row of the accuracy matrix);
+        ``final_acc``
         (their mean: the final average accuracy after the last task), ``during_acc`` (the mean
         of each task's accuracy right after it was learned), ``task_inference_acc`` (HNET+ENT,
         when asked), ``compression_ratio``, ``params`` (trainable), ``train_loss`` (mean over
@@ -323,7 +324,8 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
         row = [_accuracy(learner, j, t + 1, tasks[j].test, config, device)
                for j in range(t + 1)]
         during.append(row[t])
-        metrics = {"epoch": t + 1, **{f"acc_task_{j}": a for j, a in enumerate(row)},
+        metrics = {"epoch": t + 1, "scenario": config.scenario,
+                   **{f"acc_task_{j}": a for j, a in enumerate(row)},
                    "final_acc": sum(row) / len(row), "during_acc": sum(during) / len(during),
                    "compression_ratio": ratio, "params": params, "train_loss": loss,
                    "task_time_s": elapsed,

@@ -46,7 +46,7 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
 SPLITS = ("train", "valid", "test")
 #: Written into every table's Parquet metadata under SCHEMA_KEY; ``analysis`` checks it.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 SCHEMA_KEY = b"hnet_studies.schema_version"
 STUDY_KEY = b"hnet_studies.study"
 ACC_PREFIX = "acc_task_"
@@ -56,7 +56,8 @@ RECORD_KEY = "hnet_studies:record"
 BATCH_WINDOW_S = 0.5
 BATCH_MAX_TRIALS = 1024
 EPOCH_COLUMNS = ["study", "trial", "seed", "epoch", "split", "metric", "value"]
-ACC_COLUMNS = ["study", "trial", "seed", "trained_through", "eval_task", "accuracy"]
+ACC_COLUMNS = ["study", "trial", "seed", "scenario", "trained_through", "eval_task",
+               "accuracy"]
 
 
 def _split_metric(name: str) -> tuple[str, str]:
@@ -125,12 +126,14 @@ def epoch_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[dict[st
 
 def acc_matrix_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[dict[str, Any]]:
     """The accuracy-matrix rows of one trial: epoch ``e`` reports the accuracies after learning
-    task ``e - 1``."""
+    task ``e - 1``, in the continual-learning scenario the epoch names (1: task given, the
+    default of trials that name none)."""
     rows = []
     for record in trial_record(trial).get("epochs", []):
         for name, value in record.items():
             if name.startswith(ACC_PREFIX):
                 rows.append({"study": study_name, "trial": trial.number, "seed": record["seed"],
+                             "scenario": int(record.get("scenario", 1)),
                              "trained_through": int(record["epoch"]) - 1,
                              "eval_task": int(name.removeprefix(ACC_PREFIX)),
                              "accuracy": float(value)})

@@ -40,6 +40,7 @@ def test_load_by_stored_or_bare_name(tmp_path):
     results = analysis.load("hypercl_splitmnist", tmp_path)
     assert results.name == "hypercl_splitmnist-quick"
     assert len(results.trials) == 1 and results.acc_matrix.accuracy.tolist() == [99.0]
+    assert results.acc_matrix.scenario.tolist() == [1]  # an older matrix: the task given
     plain = analysis.load("synthetic-smoke", tmp_path)
     assert plain.acc_matrix.empty and "eval_task" in plain.acc_matrix.columns
     with pytest.raises(analysis.ResultsNotFound, match="matches synthetic-quick, synthetic-smoke"):
@@ -52,7 +53,7 @@ def test_load_by_stored_or_bare_name(tmp_path):
 def test_another_schema_version_is_refused_naming_both(tmp_path, version, shown):
     _write_study(tmp_path, "synthetic-smoke", acc=False, version=version)
     with pytest.raises(analysis.SchemaVersionError,
-                       match=f"schema version {shown}; this analysis reads version 3"):
+                       match=f"schema version {shown}; this analysis reads version 4"):
         analysis.load("synthetic-smoke", tmp_path)
 
 

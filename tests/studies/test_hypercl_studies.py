@@ -21,8 +21,9 @@ def test_splitmnist_smoke_writes_the_accuracy_matrix(runner, data_dir):
     assert {"value_final_acc", "value_compression_ratio", "final_chunk_size",
             "param_num_chunks", "trainable_params"} <= set(trials.columns)
     matrix = pd.read_parquet(runner.results / "hypercl_splitmnist-smoke" / "acc_matrix.parquet")
-    assert list(matrix.columns) == ["study", "trial", "seed", "trained_through", "eval_task",
-                                    "accuracy"]
+    assert list(matrix.columns) == ["study", "trial", "seed", "scenario", "trained_through",
+                                    "eval_task", "accuracy"]
+    assert (matrix.scenario == 1).all()
     assert len(matrix) == 2 * 3                      # per trial: row 0 (1 entry), row 1 (2)
     assert (matrix.eval_task <= matrix.trained_through).all()
     final = matrix[matrix.trained_through == 1].groupby("trial").accuracy.mean()
@@ -79,4 +80,6 @@ def test_the_ablation_in_the_class_incremental_scenario(runner, data_dir):
     assert trials.loc[["finetune", "ewc"], "final_task_inference_acc"].isna().all()
     # two tasks' classes in one head: fine-tuning forgets the first task's outright
     assert trials.loc["finetune", "final_final_acc"] < 60
+    matrix = pd.read_parquet(runner.results / "hypercl_ablation-smoke" / "acc_matrix.parquet")
+    assert (matrix.scenario == 3).all()
     assert variant_params("hnet-beta0.1", scenario=3)["method"] == "hnet_ent"
