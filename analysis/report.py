@@ -18,12 +18,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import _figures, _forgetting
 from analysis._compare import NothingToCompare, build_comparison
 from analysis._html import Section, render
 from analysis._importance import param_importance
 from analysis._load import ResultsNotFound, SchemaVersionError, StudyResults, load
 from analysis._output import Output, Report
+from analysis._scenarios import scenario_figure, scenario_table
 from analysis._summary import (
     ablation_table,
     best_trials,
@@ -103,6 +106,20 @@ def _forgetting_section(results: StudyResults, best: int | None, out: Output) ->
     return section
 
 
+def _scenarios(results: StudyResults, out: Output) -> Section | None:
+    table = scenario_table(results)
+    if table.empty:
+        return None
+    section = Section("Scenarios")
+    out.figure(section, "scenarios", scenario_figure(
+        table, _title(results, "final accuracy per scenario and method")),
+        "Final average accuracy (after the last task) per continual-learning scenario and "
+        "method: mean ± std over runs (n in the table); crosses: the paper's Table 1")
+    out.table(section, "scenarios", table, "Final accuracy per scenario and method, and the "
+              "paper's (Table 1; NaN where it reports none)")
+    return section
+
+
 def _curves(results: StudyResults, best, out: Output) -> Section:
     section = Section("Learning curves")
     top = best.trial.head(TOP_CURVES).tolist()
@@ -153,7 +170,7 @@ def _meta(results: StudyResults, table) -> dict[str, str]:
     info = results.info
     counts = Counter(table.state) if not table.empty else Counter()
     objectives = ", ".join(f"{o} ({info.direction(o)})" for o in info.objectives)
-    extra = {k: str(v) for k, v in info.extra.items() if k != "directions"}
+    extra = {k: str(v) for k, v in info.extra.items() if k not in ("directions", "config")}
     return {"study": info.study, "preset": info.preset or "?", "model family": info.family,
             "objectives": objectives, **extra,
             "trials": ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
@@ -173,11 +190,18 @@ def build_report(study: str, results_dir: str | Path = "results", out: str | Pat
     if results.info.family == "continual":
         sections.append(_forgetting_section(
             results, int(best.trial.iloc[0]) if not best.empty else None, output))
+    sections += [s for s in [_scenarios(results, output)] if s is not None]
     sections.append(_curves(results, best, output))
     sections += [s for s in [_ablation(results, output)] if s is not None]
     sections.append(_importance(results, storage, output))
     everything = Section("All trials")
     output.table(everything, "trials", table, "Every trial (errors of failed ones included)")
+    config = results.info.extra.get("config")
+    if config:
+        output.table(everything, "config", pd.DataFrame(
+            {"field": list(config), "value": [str(v) for v in config.values()]}),
+            "The study's configuration (preset, --set and flags; the runner's own fields "
+            "aside)")
     sections.append(everything)
     report = output.report
     report.notes = notes + [n for s in sections for n in s.notes]

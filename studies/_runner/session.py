@@ -232,7 +232,8 @@ def study_info(p: Plan, target: int) -> dict:
             "family": p.spec.family, "group_by": p.spec.group_by,
             "objectives": list(p.objectives), "directions": dict(p.spec.metrics),
             "sampler": p.sampler, "target_trials": target, "epochs": p.config.epochs,
-            "seeds": list(p.config.seeds), "storage": hide_password(p.storage_url)}
+            "seeds": list(p.config.seeds), "storage": hide_password(p.storage_url),
+            "config": study_identity(p.config, p.objectives)["config"]}
 
 
 def run_session(args: argparse.Namespace) -> int:

@@ -59,7 +59,8 @@ ALONE_INVALID = {
     # SplitMNIST has 5 tasks; the preset has 10 (its benchmark is tried at the other presets)
     ("hypercl_pmnist", "paper", "benchmark"),
     # the paper's chunk size gives the paper's chunk count for the paper's target only
-    *((s, "paper", f) for s in ("hypercl_pmnist", "hypercl_splitmnist", "hypercl_ablation")
+    *((s, "paper", f) for s in ("hypercl_pmnist", "hypercl_splitmnist", "hypercl_ablation",
+                                "hypercl_scenarios")
       for f in ("benchmark", "target_hidden")),
 }
 
