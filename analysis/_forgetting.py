@@ -54,6 +54,29 @@ def task_curves(matrix: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
+#: Beyond this many tasks the matrix is drawn as :func:`lifetime_figure` (a heatmap of 100
+#: tasks would be unreadable).
+LONG_SEQUENCE = 20
+
+
+def lifetime_figure(matrix: pd.DataFrame, title: str) -> Figure:
+    """Memory lifetime: each task's accuracy right after it is learned (``R[j, j]``) and after
+    the last task (``R[T-1, j]``), against the task's place in the sequence."""
+    fig, ax = plt.subplots(figsize=SIZE)
+    tasks = matrix.columns.to_numpy()
+    diagonal = [matrix.loc[j, j] if j in matrix.index else np.nan for j in tasks]
+    ax.plot(tasks, diagonal, color="0.6", lw=1, marker=".", ms=3,
+            label="right after learning it")
+    ax.plot(tasks, matrix.iloc[-1].to_numpy(), color="C0", lw=1.2, marker=".", ms=3,
+            label=f"after the last task ({matrix.index[-1] + 1} learned)")
+    ax.set_xlabel("task j (in the order learned)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def runs_by_beta(results: StudyResults) -> pd.DataFrame:
     """ACC, BWT and forgetting of every complete run (trial, seed) with its beta_output;
     runs that record no beta_output (baselines) are left out."""

@@ -87,12 +87,19 @@ def _forgetting_section(results: StudyResults, best: int | None, out: Output) ->
         section.notes.append("No complete trial with an accuracy matrix yet.")
         return section
     matrix = _forgetting.mean_matrix(acc, best)
-    out.figure(section, "accuracy_matrix", _forgetting.accuracy_heatmap(
-        matrix, _title(results, f"accuracy matrix of trial {best}")),
-        f"Best trial {best}: test accuracy on task j after learning task i (mean over seeds)")
-    out.figure(section, "task_accuracy", _forgetting.task_curves(
-        matrix, _title(results, f"each task's accuracy, trial {best}")),
-        f"Best trial {best}: each task's accuracy across the task sequence")
+    if matrix.shape[1] > _forgetting.LONG_SEQUENCE:
+        out.figure(section, "memory_lifetime", _forgetting.lifetime_figure(
+            matrix, _title(results, f"each task's accuracy, trial {best}")),
+            f"Best trial {best}: each of the {matrix.shape[1]} tasks' test accuracy right "
+            "after it was learned and after the last task (mean over seeds)")
+    else:
+        out.figure(section, "accuracy_matrix", _forgetting.accuracy_heatmap(
+            matrix, _title(results, f"accuracy matrix of trial {best}")),
+            f"Best trial {best}: test accuracy on task j after learning task i (mean over "
+            "seeds)")
+        out.figure(section, "task_accuracy", _forgetting.task_curves(
+            matrix, _title(results, f"each task's accuracy, trial {best}")),
+            f"Best trial {best}: each task's accuracy across the task sequence")
     runs = _forgetting.runs_by_beta(results)
     out.table(section, "continual_metrics", runs, "ACC, BWT and forgetting of every run")
     by_beta = _forgetting.beta_table(runs)

@@ -84,6 +84,8 @@ class HyperCLConfig(StudyConfig):
     target_hidden: the target MLP's hidden sizes; one head per task.
     iterations, batch_size: training steps per task and their batch size.
     max_eval_examples: test examples per task and evaluation (None: all).
+    eval_during: evaluate every seen task after each task (off: each task when learned and
+        all after the last; see ContinualTrainConfig).
     scenario: 1 (task given), 2 (not given; one shared head) or 3 (not given; class-
         incremental); ``method`` must fit it (``hnet`` needs the task, ``hnet_ent`` infers it).
     method, lookahead, targets, reg_tasks_per_step: see ContinualTrainConfig.
@@ -113,6 +115,7 @@ class HyperCLConfig(StudyConfig):
     targets: str = "stored"
     reg_tasks_per_step: int | None = None
     task_inference: bool = False
+    eval_during: bool = True
     task_embedding_sizes: tuple[int, ...] = (12, 24, 48)
     chunk_counts: tuple[int, ...] = (7, 14, 28, 56)
     chunk_embedding_sizes: tuple[int, ...] = (8, 16, 32)
@@ -239,7 +242,7 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
         reg_tasks_per_step=config.reg_tasks_per_step,
         task_inference=config.task_inference and (config.scenario == 1
                                                   or method in INFERRING),
-        max_eval_examples=config.max_eval_examples, seed=seed)
+        max_eval_examples=config.max_eval_examples, eval_during=config.eval_during, seed=seed)
     return target, hnet, train
 
 

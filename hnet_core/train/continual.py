@@ -70,6 +70,10 @@ class ContinualTrainConfig:
             the head of lowest predictive entropy for the baselines.
         eval_batch_size: examples per evaluation batch.
         max_eval_examples: evaluate each task on at most this many test examples (None: all).
+        eval_during: after each task, evaluate every task seen so far (the whole accuracy
+            matrix); False: only the task just learned, and every task after the last (the
+            matrix's diagonal and last row, which final and during accuracy and backward
+            transfer need; a long sequence then costs T evaluations, not T²/2).
         seed: seeds parameters, batches and subsampling.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
     """
@@ -89,6 +93,7 @@ class ContinualTrainConfig:
     task_inference: bool = False
     eval_batch_size: int = 1000
     max_eval_examples: int | None = None
+    eval_during: bool = True
     seed: int = 0
     device: str = "auto"
 
@@ -301,7 +306,8 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
         For task ``T`` (``epoch = T + 1``): ``scenario``; ``acc_task_<j>`` for every
         ``j <= T`` (test accuracy in % in the scenario: one row of the accuracy matrix);
         ``final_acc``
-        (their mean: the final average accuracy after the last task), ``during_acc`` (the mean
+        (their mean: the final average accuracy after the last task; before it, the mean of
+        the tasks evaluated, see ``eval_during``), ``during_acc`` (the mean
         of each task's accuracy right after it was learned), ``task_inference_acc`` (HNET+ENT,
         when asked), ``compression_ratio``, ``params`` (trainable), ``train_loss`` (mean over
         the task's steps), ``task_time_s`` and ``examples_per_s``.
@@ -321,12 +327,15 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
         loss = learner.learn(t, _batches(task.train, config, generator, device), rng)
         elapsed = time.perf_counter() - began
         learner.consolidate(t, task.train, generator, device)
-        row = [_accuracy(learner, j, t + 1, tasks[j].test, config, device)
-               for j in range(t + 1)]
+        evaluated = (range(t + 1) if config.eval_during or t == len(tasks) - 1
+                     else range(t, t + 1))
+        row = {j: _accuracy(learner, j, t + 1, tasks[j].test, config, device)
+               for j in evaluated}
         during.append(row[t])
         metrics = {"epoch": t + 1, "scenario": config.scenario,
-                   **{f"acc_task_{j}": a for j, a in enumerate(row)},
-                   "final_acc": sum(row) / len(row), "during_acc": sum(during) / len(during),
+                   **{f"acc_task_{j}": a for j, a in row.items()},
+                   "final_acc": sum(row.values()) / len(row),
+                   "during_acc": sum(during) / len(during),
                    "compression_ratio": ratio, "params": params, "train_loss": loss,
                    "task_time_s": elapsed,
                    "examples_per_s": config.iterations * config.batch_size / elapsed}

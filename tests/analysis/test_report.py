@@ -138,3 +138,24 @@ def test_studies_without_the_metric_are_refused_in_one_line(smoke_results, capsy
     assert main([*argv, "--metric", "nope"]) == 2
     assert main(["synthetic-smoke", "synthetic-smoke", "--results-dir", str(smoke_results)]) == 2
     assert "name each stored study once" in capsys.readouterr().err
+
+
+def test_a_long_sequence_is_drawn_as_each_tasks_accuracy():
+    """Thirty tasks, each evaluated when learned and after the last (``eval_during`` off):
+    the memory-lifetime figure has both curves over every task, and ACC, BWT and forgetting
+    come from the diagonal and the last row."""
+    from analysis import _forgetting, metrics
+    from analysis._output import describe
+
+    tasks = 30
+    rows = [(j, j, 98.0) for j in range(tasks)] + [(tasks - 1, j, 98.0 - j / 10)
+                                                   for j in range(tasks - 1)]
+    acc = pd.DataFrame([{"study": "s", "trial": 0, "seed": 0, "scenario": 1,
+                         "trained_through": i, "eval_task": j, "accuracy": a}
+                        for i, j, a in rows])
+    matrix = _forgetting.mean_matrix(acc, 0)
+    shown = describe(_forgetting.lifetime_figure(matrix, "t"))[0]
+    assert shown["lines"] == 2 and shown["line_points"] == [tasks, tasks]
+    (summary,) = metrics.summarize(acc).to_dict("records")
+    assert summary["bwt"] == pytest.approx(-sum(j / 10 for j in range(tasks - 1)) / (tasks - 1))
+    assert summary["forgetting"] == pytest.approx(-summary["bwt"])

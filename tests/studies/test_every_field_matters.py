@@ -62,6 +62,9 @@ ALONE_INVALID = {
     *((s, "paper", f) for s in ("hypercl_pmnist", "hypercl_splitmnist", "hypercl_ablation",
                                 "hypercl_scenarios")
       for f in ("benchmark", "target_hidden")),
+    # PermutedMNIST-100's chunk size gives its 404 chunks for its 100 tasks and target only
+    *(("hypercl_pmnist100", p, f) for p in ("quick", "paper")
+      for f in ("benchmark", "num_tasks", "target_hidden")),
 }
 
 

@@ -85,7 +85,42 @@ PAPER_SETTINGS = [
     ("hypercl_splitmnist", "num_chunks", 12, "ceil(478,410 / 42000)"),
     ("hypercl_splitmnist", "targets", "stored", f"{HYPERCL}: online_target_computation off"),
     ("hypercl_splitmnist", "reg_tasks_per_step", None, "train_args.py: hnet_reg_batch_size -1"),
+    # hypercl_pmnist100: _set_default_permuted and its num_tasks >= 100 branch
+    ("hypercl_pmnist100", "benchmark", "pmnist", f"{HYPERCL}: permutedMNIST"),
+    ("hypercl_pmnist100", "num_tasks", 100, f"{HYPERCL}: num_tasks >= 100"),
+    ("hypercl_pmnist100", "target_hidden", (1000, 1000), f"{HYPERCL}: class_fc_arch"),
+    ("hypercl_pmnist100", "iterations", 5000, f"{HYPERCL}: n_iter 5000 (permuted)"),
+    ("hypercl_pmnist100", "batch_size", 128, f"{HYPERCL}: batch_size 128"),
+    ("hypercl_pmnist100", "lr", 1e-4, f"{HYPERCL}: class_lr = class_lr_emb = 0.0001"),
+    ("hypercl_pmnist100", "lookahead", True, f"{HYPERCL}: no_lookahead False"),
+    ("hypercl_pmnist100", "beta_output", 0.01, f"{HYPERCL}: class_beta 0.01 (perm100)"),
+    ("hypercl_pmnist100", "task_embedding_size", 128, f"{HYPERCL}: class_temb_size 128"),
+    ("hypercl_pmnist100", "chunk_embedding_size", 12, f"{HYPERCL}: class_emb_size 12"),
+    ("hypercl_pmnist100", "hnet_hidden", "200x250x350", f"{HYPERCL}: 200,250,350"),
+    ("hypercl_pmnist100", "hnet_activation", "relu", f"{HYPERCL}: class_hnet_act relu"),
+    ("hypercl_pmnist100", "chunk_size", 7500, f"{HYPERCL}: class_hyper_chunks 7500"),
+    ("hypercl_pmnist100", "num_chunks", 404, "ceil(3,027,000 / 7500)"),
+    ("hypercl_pmnist100", "reg_tasks_per_step", None, "train_args.py: hnet_reg_batch_size -1"),
+    ("hypercl_pmnist100", "eval_during", True, "the whole accuracy matrix"),
 ]
+
+
+def test_permuted_mnist_100_has_the_authors_sizes():
+    """3,027,000 target weights (1024-1000-1000, a 10-way head a task); the hypernetwork's
+    2,816,448 trainable parameters: compression 0.930."""
+    from hnet_core.models import ChunkedHyperMLP
+    from studies.hypercl_pmnist import target_size
+
+    spec = load_study("hypercl_pmnist100")
+    for preset in ("quick", "paper"):
+        config = spec.presets[preset]
+        _target, hnet, _train = spec.trial_configs(config, {}, 0)[:3]
+        size = target_size(config)
+        assert size == 1024 * 1000 + 1000 + 1000 * 1000 + 1000 + 1000 * 1000 + 1000
+        assert (hnet.chunk_size, hnet.hidden, hnet.activation) == (7500, (200, 250, 350),
+                                                                    "relu")
+        trainable = ChunkedHyperMLP(hnet, size).num_trainable()
+        assert trainable == 2_816_448 and round(trainable / size, 3) == 0.930
 
 
 @pytest.mark.parametrize("study,field,value,source", PAPER_SETTINGS,

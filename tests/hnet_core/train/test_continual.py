@@ -120,3 +120,17 @@ def test_task_inference_with_no_limit_evaluates_every_test_example():
     limited = dataclasses.replace(config, max_eval_examples=1200)
     assert _task_inference_accuracy(learner, tasks, limited, torch.device("cpu")) == (
         pytest.approx(100 * 2000 / 2400))
+
+
+@pytest.mark.needs_data
+def test_without_eval_during_each_task_is_evaluated_when_learned_and_at_the_end(data_dir):
+    """A long sequence's cost: the diagonal of the accuracy matrix and its last row."""
+    tasks = split_mnist(data_dir=data_dir)[:3]
+    config = ContinualTrainConfig(**{**SMALL, "iterations": 5, "max_eval_examples": 50},
+                                  eval_during=False)
+    history = list(train_continual(TargetNetConfig(hidden=(10,)), HNET, config, tasks))
+    assert [sorted(k for k in m if k.startswith("acc_task_")) for m in history] == [
+        ["acc_task_0"], ["acc_task_1"], ["acc_task_0", "acc_task_1", "acc_task_2"]]
+    assert history[1]["final_acc"] == history[1]["acc_task_1"]
+    assert history[-1]["during_acc"] == pytest.approx(
+        sum(history[t][f"acc_task_{t}"] for t in range(3)) / 3)

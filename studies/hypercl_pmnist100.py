@@ -1,0 +1,64 @@
+"""hypercl_pmnist100: PermutedMNIST-100, the long task sequence of von Oswald et al. (2020,
+sec. 4.2, memory lifetime): how well does each of 100 tasks survive the ones after it?
+
+    python -m studies.run hypercl_pmnist100                         # quick: ~30 min, 2 cores
+    python -m studies.run hypercl_pmnist100 --preset paper          # the authors' budget
+    python -m analysis.report hypercl_pmnist100-quick               # accuracy of every task
+
+The paper preset is the authors' setting (``chrhenning/hypercl``, ``mnist/train_args_default.py``,
+``_set_default_permuted`` with its ``num_tasks >= 100`` branch, which the file marks "not
+tested after the code migration"):
+
+- target 1024-1000-1000 with ten outputs a task (3,027,000 weights): ``class_fc_arch =
+  '1000,1000'``, ``padding = 2``.
+- hypernetwork 200,250,350 with ReLU, chunk size 7500 (404 chunks), chunk embeddings of 12,
+  task embeddings of 128: ``class_hnet_arch``, ``class_hnet_act``, ``class_hyper_chunks``,
+  ``class_emb_size``, ``class_temb_size``; 2,816,448 trainable parameters (compression 0.930).
+- beta_output 0.01 (``class_beta``), look-ahead on (``no_lookahead = False``), every earlier
+  task regularised, stored targets.
+- 5000 iterations of batch 128 a task, Adam 1e-4 (``n_iter``, ``batch_size``, ``class_lr``,
+  ``class_lr_emb``, from the PermutedMNIST defaults).
+
+One trial, the grid's point (the search fields of ``hypercl_pmnist`` stay available with
+``--sampler tpe``). What the quick preset changes, to finish on 2 cores in about half an hour:
+50 iterations a task at Adam 1e-3 (instead of 5000 at 1e-4), no look-ahead; each step
+regularises 8 earlier tasks drawn anew (``reg_tasks_per_step``) instead of all; each task is
+evaluated right after it is learned and after the last task only (``eval_during`` off), on 500
+test images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from studies.hypercl_pmnist import SPEC as PMNIST_SPEC
+from studies.hypercl_pmnist import HyperCLConfig
+
+AUTHORS: dict = dict(
+    benchmark="pmnist", num_tasks=100, target_hidden=(1000, 1000), hnet_hidden="200x250x350",
+    hnet_activation="relu", chunk_size=7500, num_chunks=404, chunk_embedding_size=12,
+    task_embedding_size=128, beta_output=0.01, lookahead=True, lr=1e-4, n_trials=1,
+    hnet_hidden_choices=("200x250x350",), chunk_counts=(404,), chunk_embedding_sizes=(12,),
+    task_embedding_sizes=(128,))
+
+PRESETS = {
+    "smoke": HyperCLConfig(
+        num_tasks=4, target_hidden=(20,), iterations=5, batch_size=32, max_eval_examples=100,
+        hnet_hidden="5x5", hnet_hidden_choices=("5x5",), num_chunks=4, chunk_counts=(4,),
+        task_embedding_size=4, task_embedding_sizes=(4,), chunk_embedding_size=4,
+        chunk_embedding_sizes=(4,), eval_during=False, reg_tasks_per_step=2, n_trials=1,
+        task_inference=True),
+    "quick": HyperCLConfig(**{**AUTHORS, "lr": 1e-3, "lookahead": False}, iterations=50,
+                           reg_tasks_per_step=8, max_eval_examples=500, eval_during=False,
+                           cpus_per_trial=2.0),
+    "paper": HyperCLConfig(**AUTHORS, iterations=5000, cpus_per_trial=2.0),
+}
+
+SPEC = dataclasses.replace(
+    PMNIST_SPEC,
+    name="hypercl_pmnist100",
+    description="PermutedMNIST-100: each task's accuracy after all 100 (memory lifetime)",
+    presets=PRESETS,
+    sampler="grid",
+    pruner="none",
+)
