@@ -1,5 +1,8 @@
 """The study runner: ``python -m studies.run <study> [--preset quick] [flags]``.
 
+``<study>`` is a shipped study's name, an installed package's (entry point group
+``hnet_studies.studies``), a ``.py`` file or an importable module with a ``SPEC``.
+
 Optuna searches (its storage: a journal file under ``--results-dir`` by default, or SQLite or
 any RDB URL via ``--storage``), Ray runs each trial seed on a pool of worker actors (a local Ray
 by default, or the cluster at ``--ray-address`` / ``$RAY_ADDRESS``), and every finished trial
