@@ -215,6 +215,18 @@ def target_size(config: HyperCLConfig, method: str | None = None) -> int:
                         layout.num_heads).num_params
 
 
+def _task_inference(config: HyperCLConfig, method: str, method_varies: bool) -> bool:
+    """Whether a trial reports task inference: as the config says, except for a baseline in
+    scenario 2 or 3 (its one head gives no task to infer), which is refused where the config
+    names that baseline and skipped where a grid varies the method (the ablations)."""
+    if not config.task_inference or config.scenario == 1 or method in INFERRING:
+        return config.task_inference
+    if not method_varies:
+        raise ValueError(f"task_inference picks a task's head; {method} has one head in "
+                         f"scenario {config.scenario}")
+    return False
+
+
 def trial_configs(config: HyperCLConfig, params: dict, seed: int
                   ) -> tuple[TargetNetConfig, HyperMLPConfig, ContinualTrainConfig]:
     """The target, hypernetwork and training configs of one trial; the chunk size follows
@@ -240,8 +252,7 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
                                                                config.beta_output),
         lookahead=params.get("lookahead", config.lookahead), targets=config.targets,
         reg_tasks_per_step=config.reg_tasks_per_step,
-        task_inference=config.task_inference and (config.scenario == 1
-                                                  or method in INFERRING),
+        task_inference=_task_inference(config, method, "method" in params),
         max_eval_examples=config.max_eval_examples, eval_during=config.eval_during, seed=seed)
     return target, hnet, train
 
