@@ -57,7 +57,7 @@ class StudyInfo:
     Attributes:
         study: the study's name (``hyperlstm_ptb``); ``stored_name`` adds the preset.
         preset: ``smoke``, ``quick``, ``paper`` (or None when not recorded).
-        family: ``char-lm``, ``cnn``, ``continual`` or ``synthetic``.
+        family: ``char-lm``, ``cnn``, ``continual``, ``synthetic`` or ``other``.
         group_by: the parameter naming a trial's model variant (colours, groups), if any.
         objectives: the objective metrics, in order.
         directions: every metric's ``minimize`` / ``maximize``.

@@ -41,10 +41,12 @@ def backward_transfer(matrix: pd.DataFrame) -> float:
 
 
 def forgetting(matrix: pd.DataFrame) -> float:
-    """Forgetting: the mean drop of each earlier task from its best accuracy to the end."""
+    """Forgetting: the mean drop of each earlier task from its best accuracy to the end; NaN
+    where the matrix has gaps below its diagonal (each task evaluated only when learned and
+    at the end: its best accuracy in between is not known)."""
     r = matrix.to_numpy()
     t = r.shape[0]
-    if t < 2:
+    if t < 2 or np.isnan(r[np.tril_indices(t)]).any():
         return float("nan")
     return float(np.mean([np.nanmax(r[j:t - 1, j]) - r[t - 1, j] for j in range(t - 1)]))
 

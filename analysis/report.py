@@ -233,8 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metric", help="several studies: the metric compared (default: the "
                         "first study's first objective)")
     args = parser.parse_args(argv)
+    several = len(args.study) > 1
+    if args.metric and not several:
+        print("error: --metric applies to a report of several studies", file=sys.stderr)
+        return 2
+    if args.storage and several:
+        print("error: --storage applies to a report of one study", file=sys.stderr)
+        return 2
     try:
-        if len(args.study) == 1:
+        if not several:
             report = build_report(args.study[0], args.results_dir, args.out, args.storage)
         else:
             report = build_comparison(args.study, args.results_dir, args.out, args.metric)

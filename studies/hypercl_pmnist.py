@@ -81,7 +81,7 @@ class HyperCLConfig(StudyConfig):
 
     benchmark: ``pmnist`` (PermutedMNIST, 32x32-padded) or ``splitmnist``.
     num_tasks: tasks of the sequence (SplitMNIST has at most 5).
-    target_hidden: the target MLP's hidden sizes; one head per task.
+    target_hidden: the target MLP's hidden sizes; its heads follow the scenario.
     iterations, batch_size: training steps per task and their batch size.
     max_eval_examples: test examples per task and evaluation (None: all).
     eval_during: evaluate every seen task after each task (off: each task when learned and
@@ -90,8 +90,9 @@ class HyperCLConfig(StudyConfig):
         incremental); ``method`` must fit it (``hnet`` needs the task, ``hnet_ent`` infers it).
     method, lookahead, targets, reg_tasks_per_step: see ContinualTrainConfig.
     task_inference: also report HNET+ENT task-inference accuracy (``task_inference_acc``);
-        in scenarios 2 and 3 only the methods that infer the task report it (a baseline's one
-        head gives no task to infer).
+        in scenarios 2 and 3 only the methods that infer the task report it: a baseline's one
+        head gives no task to infer, so a config naming one is refused, and a grid that
+        varies the method skips it for them.
     task_embedding_sizes, chunk_counts, chunk_embedding_sizes, hnet_hidden_choices: choices
         searched (hidden sizes written like ``25x25``).
     beta_low, beta_high, lr_low, lr_high: log-scale ranges searched.

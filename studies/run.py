@@ -86,7 +86,11 @@ def list_studies() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.list:
-        list_studies()
+        try:
+            list_studies()
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         return 0
     if not args.study:
         print("error: name a study (see --list)", file=sys.stderr)

@@ -242,11 +242,18 @@ def _eval_batches(split: TaskSplit, config: ContinualTrainConfig, device: torch.
 
 
 @torch.no_grad()
-def _accuracy(learner, task: int, seen: int, split: TaskSplit, config: ContinualTrainConfig,
-              device: torch.device) -> float:
-    """Test accuracy in % on ``task`` after ``seen`` tasks, in the config's scenario (the task
-    given only in scenario 1)."""
-    weights, right = [learner.weights(s) for s in range(seen)], 0
+def _row_weights(learner, evaluated: Sequence[int], seen: int, inferring: bool) -> list:
+    """The target weights an accuracy row needs, generated once for the row: every seen
+    task's where the task is inferred, else those of the tasks evaluated (None elsewhere)."""
+    return [learner.weights(s) if inferring or s in evaluated else None for s in range(seen)]
+
+
+@torch.no_grad()
+def _accuracy(learner, task: int, weights: list, split: TaskSplit,
+              config: ContinualTrainConfig, device: torch.device) -> float:
+    """Test accuracy in % on ``task`` with the row's ``weights`` (:func:`_row_weights`), in
+    the config's scenario (the task given only in scenario 1)."""
+    right = 0
     inferring = config.method in scenarios.INFERRING
     for x, y in _eval_batches(split, config, device):
         right += scenarios.right_answers(learner.target, weights, learner.layout, inferring,
@@ -329,8 +336,10 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
         learner.consolidate(t, task.train, generator, device)
         evaluated = (range(t + 1) if config.eval_during or t == len(tasks) - 1
                      else range(t, t + 1))
-        row = {j: _accuracy(learner, j, t + 1, tasks[j].test, config, device)
+        weights = _row_weights(learner, evaluated, t + 1, config.method in scenarios.INFERRING)
+        row = {j: _accuracy(learner, j, weights, tasks[j].test, config, device)
                for j in evaluated}
+        del weights
         during.append(row[t])
         metrics = {"epoch": t + 1, "scenario": config.scenario,
                    **{f"acc_task_{j}": a for j, a in row.items()},

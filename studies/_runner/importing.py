@@ -54,8 +54,10 @@ def _first_line(err: BaseException) -> str:
 
 
 def _user_frame(err: BaseException, files: tuple[str, ...]) -> str:
-    """``" (my_study.py, line 12)"``: the last frame of the traceback inside ``files``."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename in files]
+    """``" (my_study.py, line 12)"``: the last frame of the traceback inside ``files`` (no
+    files: the last frame outside the import machinery)."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if (f.filename in files if files else not f.filename.startswith("<frozen"))]
     if isinstance(err, SyntaxError) and err.filename in files:
         return f" ({Path(err.filename).name}, line {err.lineno})"
     if not frames:
@@ -80,6 +82,8 @@ def import_file(path: Path) -> tuple[ModuleType, StudySource]:
     path = path.expanduser().resolve()
     if not path.is_file():
         raise ConfigError(f"study file {path}: no such file")
+    if path.suffix != ".py":
+        raise ConfigError(f"study file {path}: not a .py file")
     name = path.stem
     if not name.isidentifier():
         raise ConfigError(f"study file {path}: {name!r} is not a Python module name; name the "
@@ -121,6 +125,9 @@ def import_module(name: str, kind: str = "module", where: str | None = None
         found = importlib.util.find_spec(name)
     except (ImportError, ValueError):  # a parent package that does not exist
         found = None
+    except (Exception, SystemExit) as err:  # a parent package whose __init__ raises
+        raise ConfigError(f"module {name} failed to import{_user_frame(err, ())}: "
+                          f"{_first_line(err)}") from None
     if found is None:
         raise ConfigError(f"no module named {name!r}: a study is a name of --list, a .py file "
                           "or an importable module")
@@ -134,10 +141,13 @@ def import_module(name: str, kind: str = "module", where: str | None = None
 
 
 def _package_to_ship(name: str) -> str | None:
-    """The folder of ``name``'s top-level package, or its file for a top-level module."""
+    """The folder of ``name``'s top-level package (of a namespace package, the part that
+    holds the module), or its file for a top-level module."""
     top = importlib.util.find_spec(name.partition(".")[0])
     if top is None:
         return None
-    if top.submodule_search_locations:
-        return next(iter(top.submodule_search_locations))
-    return top.origin
+    if not top.submodule_search_locations:
+        return top.origin
+    parts = list(top.submodule_search_locations)
+    origin = getattr(sys.modules.get(name), "__file__", None) or ""
+    return next((p for p in parts if origin.startswith(p.rstrip("/") + "/")), parts[0])

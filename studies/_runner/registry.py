@@ -42,8 +42,15 @@ def load_study(name: str) -> StudySpec:
 
 
 def entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    """The installed packages' studies, by entry-point name."""
-    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    """The installed packages' studies, by entry-point name; ConfigError when two packages
+    declare one name."""
+    found: dict[str, importlib.metadata.EntryPoint] = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in found and found[ep.name].value != ep.value:
+            raise ConfigError(f"study name {ep.name!r} is found twice: entry points "
+                              f"{found[ep.name].value} and {ep.value}; uninstall one")
+        found[ep.name] = ep
+    return found
 
 
 def _shipped_source(name: str) -> StudySource:

@@ -116,15 +116,19 @@ def test_study_on_a_two_node_ray_cluster(runner):
     assert trials.node_id.nunique() == 2  # both nodes ran trials
 
 
-@pytest.mark.parametrize("study", ["examples/chunked_mlp_mnist.py", "examples.chunked_mlp_mnist"])
-def test_the_readme_example_on_a_two_node_ray_cluster(runner, data_dir, study):
+@pytest.mark.parametrize("study", [str(REPO / "examples" / "chunked_mlp_mnist.py"),
+                                   "examples.chunked_mlp_mnist"])
+def test_the_readme_example_on_a_two_node_ray_cluster(runner, data_dir, study, tmp_path):
     """The README's own study, as a file and as a module: Ray's runtime_env takes it to the
-    workers of both nodes."""
+    workers of both nodes. The driver runs outside the repository (Ray puts the driver's
+    folder on its workers' path) and finds the module through PYTHONPATH, which the
+    cluster's workers do not have: only the shipped copy can reach them."""
     address = _server("HNET_TEST_RAY_ADDRESS")
     name = f"example-{uuid.uuid4().hex[:6]}"
     command = runner.command(study, "--preset", "smoke", "--ray-address", address, "--jobs", "2",
                              "--study-name", name, "--data-dir", str(data_dir))
-    done = subprocess.run(command, env=runner.env, cwd=REPO, capture_output=True, text=True,
+    env = {**runner.env, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     trials = runner.trials(name)
