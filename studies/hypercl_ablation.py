@@ -22,7 +22,7 @@ from typing import cast
 
 import optuna
 
-from studies.hypercl_pmnist import HyperCLConfig, hnet_method
+from studies.hypercl_pmnist import SEARCH_FIELDS, HyperCLConfig, hnet_method
 from studies.hypercl_splitmnist import SPEC as SPLIT_SPEC
 
 BETAS = (0.0, 1e-3, 1e-2, 1e-1, 1.0)
@@ -80,7 +80,5 @@ SPEC = dataclasses.replace(
     sampler="grid",
     pruner="none",
     group_by="variant",
-    unused_fields=("method", "lookahead", "beta_output", "task_embedding_sizes",
-                   "chunk_counts", "chunk_embedding_sizes", "hnet_hidden_choices", "beta_low",
-                   "beta_high", "lr_low", "lr_high"),
+    unused_fields=("method", "lookahead", "beta_output", *SEARCH_FIELDS),
 )

@@ -169,6 +169,12 @@ class HyperCLConfig(StudyConfig):
                 f"({', '.join(map(str, self.chunk_counts))}) is that count")
 
 
+#: The fields only :func:`search_space` reads: a study that sets these params itself (the
+#: ablations' grids) leaves them unused.
+SEARCH_FIELDS = ("task_embedding_sizes", "chunk_counts", "chunk_embedding_sizes",
+                 "hnet_hidden_choices", "beta_low", "beta_high", "lr_low", "lr_high")
+
+
 def search_space(trial: optuna.Trial, config: HyperCLConfig) -> dict:
     return {
         "task_embedding_size": trial.suggest_categorical("task_embedding_size",

@@ -23,7 +23,7 @@ from typing import cast
 
 import optuna
 
-from studies.hypercl_pmnist import HyperCLConfig, hnet_method
+from studies.hypercl_pmnist import SEARCH_FIELDS, HyperCLConfig, hnet_method
 from studies.hypercl_splitmnist import SPEC as SPLIT_SPEC
 
 SCENARIOS = (1, 2, 3)
@@ -75,7 +75,5 @@ SPEC = dataclasses.replace(
     sampler="grid",
     pruner="none",
     group_by="method",
-    unused_fields=("scenario", "method", "task_embedding_sizes", "chunk_counts",
-                   "chunk_embedding_sizes", "hnet_hidden_choices", "beta_low", "beta_high",
-                   "lr_low", "lr_high"),
+    unused_fields=("scenario", "method", *SEARCH_FIELDS),
 )

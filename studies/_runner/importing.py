@@ -88,7 +88,7 @@ def import_file(path: Path) -> tuple[ModuleType, StudySource]:
     if not name.isidentifier():
         raise ConfigError(f"study file {path}: {name!r} is not a Python module name; name the "
                           "file like my_study.py")
-    existing = _existing_origin(name)
+    existing = existing_origin(name)
     if existing is not None and Path(existing).resolve() != path:
         raise ConfigError(f"study file {path}: its name {name!r} is the module {existing} "
                           "already importable here; rename the file")
@@ -107,7 +107,7 @@ def import_file(path: Path) -> tuple[ModuleType, StudySource]:
     return module, StudySource("file", str(path), name, str(path))
 
 
-def _existing_origin(name: str) -> str | None:
+def existing_origin(name: str) -> str | None:
     """Where ``import name`` would come from now, or None when nothing by that name exists."""
     try:
         found = importlib.util.find_spec(name)

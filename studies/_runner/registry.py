@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import importlib.util
 import pkgutil
 from pathlib import Path
 
 import studies
 from studies._runner.config import ConfigError
-from studies._runner.importing import StudySource, import_file, import_module, spec_of
+from studies._runner.importing import (
+    StudySource,
+    existing_origin,
+    import_file,
+    import_module,
+    spec_of,
+)
 from studies._runner.spec import StudySpec
 
 ENTRY_POINT_GROUP = "hnet_studies.studies"
@@ -71,12 +76,7 @@ def _from_entry_point(ep: importlib.metadata.EntryPoint) -> tuple[StudySpec, Stu
 
 def _importable(name: str) -> bool:
     """Whether ``name`` is a top-level module this interpreter finds."""
-    if not name.isidentifier():
-        return False
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+    return name.isidentifier() and existing_origin(name) is not None
 
 
 def _looks_like_path(ref: str) -> bool:
