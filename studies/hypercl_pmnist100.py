@@ -1,7 +1,7 @@
 """hypercl_pmnist100: PermutedMNIST-100, the long task sequence of von Oswald et al. (2020,
 sec. 4.2, memory lifetime): how well does each of 100 tasks survive the ones after it?
 
-    python -m studies.run hypercl_pmnist100                         # quick: ~30 min, 2 cores
+    python -m studies.run hypercl_pmnist100                         # quick preset
     python -m studies.run hypercl_pmnist100 --preset paper          # the authors' budget
     python -m analysis.report hypercl_pmnist100-quick               # accuracy of every task
 
@@ -20,7 +20,8 @@ tested after the code migration"):
   ``class_lr_emb``, from the PermutedMNIST defaults).
 
 One trial, the grid's point (the search fields of ``hypercl_pmnist`` stay available with
-``--sampler tpe``). What the quick preset changes, to finish on 2 cores in about half an hour:
+``--sampler tpe``). What the quick preset changes, to fit a laptop (a step timing suggests
+20-30 min on 2 cores; no full run is recorded yet):
 50 iterations a task at Adam 1e-3 (instead of 5000 at 1e-4), no look-ahead; each step
 regularises 8 earlier tasks drawn anew (``reg_tasks_per_step``) instead of all; each task is
 evaluated right after it is learned and after the last task only (``eval_during`` off), on 500
