@@ -11,20 +11,25 @@
 
 HNET+ENT (``hnet_ent``) trains as ``hnet`` does, task given; at test time it infers the task of
 each input as the seen task whose generated network is least uncertain (lowest predictive
-entropy) and predicts with that network. ``hnet`` itself needs the task, so it fits CL1 only.
+entropy) and predicts with that network. HNET+TIR (``hnet_tir``) lays out its heads the same
+way and infers the task with a network trained on replay. ``hnet`` itself needs the task, so
+it fits CL1 only. HNET+R (``hnet_r``) has the baselines' heads and fits every scenario.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 SCENARIOS = (1, 2, 3)
+#: ``infer(weights, x) -> (inferred task [B], that task's logits [B, K])``.
+Inference = Callable[[Sequence[Sequence[torch.Tensor]], torch.Tensor],
+                     tuple[torch.Tensor, torch.Tensor]]
 #: Methods that infer the task at test time (CL2, CL3) from the trained networks alone.
-INFERRING = ("hnet_ent",)
+INFERRING = ("hnet_ent", "hnet_tir")
 
 
 def check_fits(scenario: int, method: str) -> None:
@@ -97,20 +102,22 @@ def infer_task(target, weights: Sequence[Sequence[torch.Tensor]], x: torch.Tenso
 
 @torch.no_grad()
 def right_answers(target, weights: Sequence[Sequence[torch.Tensor]], layout: HeadLayout,
-                  inferring: bool, task: int, x: torch.Tensor, y: torch.Tensor) -> int:
+                  infer: Inference | None, task: int, x: torch.Tensor, y: torch.Tensor) -> int:
     """How many inputs ``x`` of task ``task`` (labels ``y`` within the task) are answered
     right, with the task given only in CL1.
 
     Args:
         weights: the target's weights for each task seen so far (the baselines': the same
             weights for every task).
-        inferring: the method infers the task (HNET+ENT).
+        infer: how the method infers the task (``infer(weights, x) -> (tasks [B], logits
+            [B, K])``, e.g. ``functools.partial(infer_task, target)``), or None for methods
+            with one network for every task.
     """
     seen = len(weights)
     if layout.scenario == 1:
         return int((target(x, weights[task], task).argmax(1) == y).sum())
-    if inferring:
-        inferred, logits = infer_task(target, weights, x)
+    if infer is not None:
+        inferred, logits = infer(weights, x)
         within = logits.argmax(1)
         if layout.scenario == 2:
             return int((within == y).sum())

@@ -1,6 +1,7 @@
 """Continual learning over a task sequence (von Oswald et al. 2020): a task-conditioned,
-optionally chunked hypernetwork protected by the output regulariser, or one of the baselines
-that train the target network directly (fine-tuning, online EWC).
+optionally chunked hypernetwork protected by the output regulariser (HNET, HNET+ENT), the same
+with generative replay (HNET+R, HNET+TIR: :mod:`hnet_core.train._replay`), or one of the
+baselines that train the target network directly (fine-tuning, online EWC).
 
 :func:`train_continual` is a generator: after each task it yields one row of the accuracy
 matrix (test accuracy on every task seen so far, in the config's scenario: the task given in
@@ -18,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from hnet_core.data.mnist import Task, TaskSplit
@@ -28,21 +28,17 @@ from hnet_core.models.hypercl import (
     TargetNetConfig,
     build_target,
     init_target_weights,
-    split_weights,
 )
-from hnet_core.models.output_regularizer import (
-    FrozenTargets,
-    adam_lookahead,
-    output_regularizer,
-    take_targets,
-)
+from hnet_core.models.replay_vae import ReplayVAE, ReplayVAEConfig
 from hnet_core.train import _checks as checks
 from hnet_core.train import _scenarios as scenarios
 from hnet_core.train._device import pick_device
-from hnet_core.train._errors import TrainingDiverged
-from hnet_core.train._ewc import OnlineEWC
+from hnet_core.train._learners import DirectLearner, HnetLearner
+from hnet_core.train._replay import GenerativeReplay, ReplayLearner, TaskInferenceLearner
 
-METHODS = ("hnet", "hnet_ent", "finetune", "ewc")
+METHODS = ("hnet", "hnet_ent", "hnet_r", "hnet_tir", "finetune", "ewc")
+#: Methods that learn a replay model (:mod:`hnet_core.train._replay`).
+REPLAYING = ("hnet_r", "hnet_tir")
 
 
 @dataclass(frozen=True)
@@ -51,9 +47,11 @@ class ContinualTrainConfig:
 
     Attributes:
         method: ``hnet`` (hypernetwork + output regulariser, task given), ``hnet_ent`` (the
-            same, the task inferred by predictive entropy: scenarios 2 and 3), ``finetune``
-            (the target network trained task after task, no protection) or ``ewc`` (online
-            EWC on the target).
+            same, the task inferred by predictive entropy: scenarios 2 and 3), ``hnet_r`` (the
+            target network trained on replay from a hypernetwork-protected VAE), ``hnet_tir``
+            (the hypernetwork, the task inferred by a network trained on that replay:
+            scenarios 2 and 3), ``finetune`` (the target network trained task after task, no
+            protection) or ``ewc`` (online EWC on the target).
         scenario: 1 (task given), 2 (not given, one shared head) or 3 (not given,
             class-incremental); see :mod:`hnet_core.train._scenarios`.
         iterations: training steps per task.
@@ -76,6 +74,7 @@ class ContinualTrainConfig:
             transfer need; a long sequence then costs T evaluations, not T²/2).
         seed: seeds parameters, batches and subsampling.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+        replay: the replay VAE of ``hnet_r`` and ``hnet_tir`` (ignored by the others).
     """
 
     method: str = "hnet"
@@ -96,6 +95,7 @@ class ContinualTrainConfig:
     eval_during: bool = True
     seed: int = 0
     device: str = "auto"
+    replay: ReplayVAEConfig = ReplayVAEConfig()
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -124,105 +124,6 @@ def _batches(split: TaskSplit, config: ContinualTrainConfig, generator: torch.Ge
         index, order = order[:config.batch_size], order[config.batch_size:]
         x, y = split[index]
         yield x.to(device), y.to(device)
-
-
-def _check(loss: torch.Tensor, task: int, step: int) -> None:
-    if not torch.isfinite(loss):
-        raise TrainingDiverged(f"loss is {loss.item()} on task {task}, step {step}")
-
-
-class _HnetLearner:
-    """The hypernetwork: its task embeddings and Θ, trained with the output regulariser."""
-
-    def __init__(self, target, hnet: ChunkedHyperMLP, config: ContinualTrainConfig,
-                 layout: scenarios.HeadLayout) -> None:
-        self.target, self.hnet, self.config, self.layout = target, hnet, config, layout
-
-    def weights(self, task: int) -> list[torch.Tensor]:
-        return split_weights(self.hnet([task])[0], self.target.param_shapes)
-
-    def trainable(self) -> int:
-        """Θ, chunk and task embeddings."""
-        return self.hnet.num_trainable()
-
-    def consolidate(self, task: int, split: TaskSplit, generator: torch.Generator,
-                    device: torch.device) -> None:
-        """Nothing to do after a task: the regulariser takes its targets when the next starts."""
-
-    def learn(self, task: int, batches, rng: random.Random) -> float:
-        hnet, config = self.hnet, self.config
-        theta = hnet.theta()
-        params = [*theta, hnet.task_embeddings[task]]
-        optimizer = torch.optim.Adam(params, lr=config.lr)
-        earlier = list(range(task))
-        targets = None
-        if earlier and config.beta_output > 0:
-            targets = (take_targets(hnet, earlier) if config.targets == "stored"
-                       else FrozenTargets(hnet, earlier))
-        total = 0.0
-        for step, (x, y) in enumerate(batches):
-            loss = F.cross_entropy(self.target(x, self.weights(task), task), y)
-            _check(loss, task, step)
-            optimizer.zero_grad(set_to_none=True)
-            if targets is None:
-                loss.backward()
-            else:
-                k = config.reg_tasks_per_step
-                chosen = earlier if k is None or k >= len(earlier) else rng.sample(earlier, k)
-                self._regularised_backward(loss, params, optimizer, targets, chosen)
-            optimizer.step()
-            total += loss.item()
-        return total / max(config.iterations, 1)
-
-    def _regularised_backward(self, loss, params, optimizer, targets, tasks) -> None:
-        beta = self.config.beta_output
-        if not self.config.lookahead:
-            (loss + beta * output_regularizer(self.hnet, targets, tasks)).backward()
-            return
-        grads = torch.autograd.grad(loss, params)
-        delta = adam_lookahead(optimizer, params[:-1], grads[:-1])
-        (beta * output_regularizer(self.hnet, targets, tasks, delta)).backward()
-        for p, g in zip(params, grads, strict=True):
-            p.grad = g if p.grad is None else p.grad + g
-
-
-class _DirectLearner:
-    """The target network's own weights, fine-tuned or protected by online EWC."""
-
-    def __init__(self, target, weights: list[nn.Parameter], config: ContinualTrainConfig,
-                 layout: scenarios.HeadLayout) -> None:
-        self.target, self.params, self.config, self.layout = target, weights, config, layout
-        self.ewc = (OnlineEWC(config.ewc_lambda, config.ewc_gamma) if config.method == "ewc"
-                    else None)
-
-    def weights(self, task: int) -> list[torch.Tensor]:
-        return list(self.params)
-
-    def trainable(self) -> int:
-        return self.target.num_params
-
-    def learn(self, task: int, batches, rng: random.Random) -> float:
-        optimizer = torch.optim.Adam(self.params, lr=self.config.lr)
-        total = 0.0
-        for step, (x, y) in enumerate(batches):
-            loss = F.cross_entropy(*self.layout.train_outputs(self.target(x, self.params, task),
-                                                              y, task))
-            _check(loss, task, step)
-            penalty = self.ewc.penalty(self.params) if self.ewc is not None else 0.0
-            optimizer.zero_grad(set_to_none=True)
-            (loss + penalty).backward()
-            optimizer.step()
-            total += loss.item()
-        return total / max(self.config.iterations, 1)
-
-    def consolidate(self, task: int, split: TaskSplit, generator: torch.Generator,
-                    device: torch.device) -> None:
-        if self.ewc is None:
-            return
-        index = torch.randperm(len(split), generator=generator)[:self.config.ewc_samples]
-        x, _ = split[index]
-        self.ewc.consolidate(self.params, lambda v: F.log_softmax(self.layout.seen_logits(
-            self.target(v, self.params, task), task), dim=1), x.to(device), generator)
 
 
 def _eval_count(split: TaskSplit, config: ContinualTrainConfig) -> int:
@@ -254,9 +155,9 @@ def _accuracy(learner, task: int, weights: list, split: TaskSplit,
     """Test accuracy in % on ``task`` with the row's ``weights`` (:func:`_row_weights`), in
     the config's scenario (the task given only in scenario 1)."""
     right = 0
-    inferring = config.method in scenarios.INFERRING
+    infer = learner.infer if config.method in scenarios.INFERRING else None
     for x, y in _eval_batches(split, config, device):
-        right += scenarios.right_answers(learner.target, weights, learner.layout, inferring,
+        right += scenarios.right_answers(learner.target, weights, learner.layout, infer,
                                          task, x, y)
     return 100.0 * right / max(_eval_count(split, config), 1)
 
@@ -264,15 +165,15 @@ def _accuracy(learner, task: int, weights: list, split: TaskSplit,
 @torch.no_grad()
 def _task_inference_accuracy(learner, tasks: Sequence[Task], config: ContinualTrainConfig,
                              device: torch.device) -> float:
-    """HNET+ENT: each test input goes to the task whose generated network (for the baselines:
-    whose head) is least uncertain (lowest predictive entropy); the share of inputs given their
-    own task, in %. Evaluates the same examples as the accuracies (all, unless
-    ``max_eval_examples``)."""
+    """Each test input goes to the task its learner infers (HNET+ENT: whose generated network,
+    for the baselines whose head, is least uncertain; HNET+TIR: the task-inference network's
+    pick); the share of inputs given their own task, in %. Evaluates the same examples as the
+    accuracies (all, unless ``max_eval_examples``)."""
     right, count = 0, 0
     weights = [learner.weights(t) for t in range(len(tasks))]
     for true_task, task in enumerate(tasks):
         for x, _ in _eval_batches(task.test, config, device):
-            inferred, _ = scenarios.infer_task(learner.target, weights, x)
+            inferred, _ = learner.infer(weights, x)
             right += int((inferred == true_task).sum().item())
             count += x.shape[0]
     return 100.0 * right / max(count, 1)
@@ -290,17 +191,27 @@ def build_learner(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
     layout = scenarios.head_layout(config.scenario, config.method, classes, len(tasks))
     target = build_target(target_config, in_features, layout.classes_per_head,
                           layout.num_heads)
+    replay = None
+    if config.method in REPLAYING:
+        vae = ReplayVAE(config.replay, in_features, len(tasks)).to(device)
+        replay = GenerativeReplay(vae, config, torch.Generator().manual_seed(config.seed + 1))
     if config.method in ("hnet", *scenarios.INFERRING):
         hnet_config = dataclasses.replace(hnet_config, num_tasks=len(tasks))
-        return _HnetLearner(target, ChunkedHyperMLP(hnet_config, target.num_params).to(device),
-                            config, layout)
+        hnet = ChunkedHyperMLP(hnet_config, target.num_params).to(device)
+        if replay is not None:
+            return TaskInferenceLearner(target, hnet, config, layout, replay, len(tasks),
+                                        target_config.hidden)
+        return HnetLearner(target, hnet, config, layout)
     weights = [nn.Parameter(w.to(device)) for w in init_target_weights(target.param_shapes)]
-    return _DirectLearner(target, weights, config, layout)
+    if replay is not None:
+        return ReplayLearner(target, weights, config, layout, replay)
+    return DirectLearner(target, weights, config, layout)
 
 
 def compression_ratio(learner) -> float:
-    """Trainable hypernetwork parameters (task and chunk embeddings included) / target ones;
-    1 for the baselines, which train the target itself."""
+    """Trainable parameters (hypernetwork with its task and chunk embeddings; the replay model
+    and task-inference network where there are) / the target's; 1 for the baselines, which
+    train the target itself."""
     return learner.trainable() / learner.target.num_params
 
 

@@ -57,6 +57,24 @@ def study_identity(config: StudyConfig, objectives: tuple[str, ...]) -> dict[str
     return json.loads(json.dumps({"config": fields, "objectives": list(objectives)}))
 
 
+def continues(stored: dict[str, Any] | None, identity: dict[str, Any], config: StudyConfig
+              ) -> bool:
+    """Whether a run of ``identity`` (:func:`study_identity` of ``config``) continues a study
+    stored with ``stored``: the same identity, or the same but for config fields added since
+    the study was stored, each at its default. A field is added with the default that does
+    what the code did before it existed, so the stored trials ran that setting."""
+    if stored == identity:
+        return True
+    if not stored or stored.get("objectives") != identity["objectives"]:
+        return False
+    old, new = stored.get("config", {}), identity["config"]
+    if set(old) - set(new) or any(old[k] != new[k] for k in old):
+        return False
+    defaults = json.loads(json.dumps({f.name: f.default for f in dataclasses.fields(config)
+                                      if f.default is not dataclasses.MISSING}))
+    return all(k in defaults and new[k] == defaults[k] for k in set(new) - set(old))
+
+
 def _git(*args: str) -> str | None:
     try:
         done = subprocess.run(["git", *args], capture_output=True, text=True,

@@ -21,7 +21,7 @@ from hnet_core.data import DatasetError
 from studies._runner import checks, ray_backend
 from studies._runner.config import ConfigError, apply_overrides
 from studies._runner.contract import check_study
-from studies._runner.driver import Driver, RunSettings, start_run, study_identity
+from studies._runner.driver import Driver, RunSettings, continues, start_run, study_identity
 from studies._runner.importing import StudySource
 from studies._runner.progress import Progress
 from studies._runner.registry import find_study
@@ -140,15 +140,15 @@ def trial_slots(config: StudyConfig, nodes: list[dict[str, float]], jobs: int | 
     return max(1, seeds_at_once // len(config.seeds))
 
 
-def _open_study(storage, name: str, directions: list[Direction], identity: dict,
-                source: StudySource, sampler, pruner) -> optuna.Study:
-    """Create the study, or load it when its stored identity matches this run's and its
-    study came from the same module (a file moved to another folder is the same study)."""
+def _open_study(storage, name: str, directions: list[Direction], config: StudyConfig,
+                identity: dict, source: StudySource, sampler, pruner) -> optuna.Study:
+    """Create the study, or load it when its stored identity matches this run's (config
+    fields added since at their defaults: :func:`continues`) and its study came from the same
+    module (a file moved to another folder is the same study)."""
     if name in optuna.study.get_all_study_names(storage):
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                   pruner=pruner)
-        stored = study.user_attrs.get("identity")
-        if stored != identity:
+        if not continues(study.user_attrs.get("identity"), identity, config):
             raise ConfigError(f"study {name!r} in the storage was run with another config or "
                               "objectives; pass --study-name to start a new one")
         came_from = study.user_attrs.get("source")
@@ -248,7 +248,7 @@ def run_session(args: argparse.Namespace) -> int:
         signals.install()  # again: Ray's driver has put its own SIGTERM handler in place
         jobs = p.jobs or trial_slots(p.config, resources, args.jobs)
         study = _open_study(open_storage(p.storage_url), p.study_name,
-                            [p.spec.metrics[o] for o in p.objectives],
+                            [p.spec.metrics[o] for o in p.objectives], p.config,
                             study_identity(p.config, p.objectives), p.source,
                             make_sampler(p.sampler, p.spec, p.config, seed=args.sampler_seed,
                                          objectives=len(p.objectives)),

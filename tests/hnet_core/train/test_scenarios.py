@@ -4,6 +4,7 @@ not given (hand-built networks whose every answer is known), then real SplitMNIS
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ import torch
 from hnet_core.data import split_mnist
 from hnet_core.models import HyperMLPConfig, TargetMLP, TargetNetConfig
 from hnet_core.train import ContinualTrainConfig, head_layout, train_continual
-from hnet_core.train._scenarios import right_answers
+from hnet_core.train._scenarios import infer_task, right_answers
 
 
 @pytest.mark.parametrize("scenario,method,heads", [
@@ -51,13 +52,13 @@ def test_hnet_ent_without_the_task_in_scenarios_2_and_3():
     second and third. CL3 needs the global class (task * 2 + label): only the second."""
     y = torch.tensor([1, 1, 0, 1])
     cl2, cl3 = (head_layout(s, "hnet_ent", classes=2, num_tasks=2) for s in (2, 3))
-    assert right_answers(TARGET, [W0, W1], cl2, True, 1, X, y) == 2
+    assert right_answers(TARGET, [W0, W1], cl2, partial(infer_task, TARGET), 1, X, y) == 2
     heads = TargetMLP(2, (), classes_per_head=2, num_heads=2)  # CL3: a head per task
     per_task = [[torch.cat([W0[0], W0[0]]), torch.zeros(4)],
                 [torch.cat([W1[0], W1[0]]), torch.zeros(4)]]
-    assert right_answers(heads, per_task, cl3, True, 1, X, y) == 1
+    assert right_answers(heads, per_task, cl3, partial(infer_task, heads), 1, X, y) == 1
     given = head_layout(1, "hnet", classes=2, num_tasks=2)
-    assert right_answers(heads, per_task, given, False, 1, X, y) == 2  # answers 0, 1, 0, 0
+    assert right_answers(heads, per_task, given, None, 1, X, y) == 2  # answers 0, 1, 0, 0
 
 
 def test_a_baselines_growing_head_answers_among_the_classes_seen():
@@ -68,13 +69,13 @@ def test_a_baselines_growing_head_answers_among_the_classes_seen():
     layout = head_layout(3, "finetune", classes=2, num_tasks=2)
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])       # logits [1, 0, 3, 0], [0, 1, 0, 0.5]
     task0 = torch.tensor([0, 1])                       # global classes 0, 1
-    assert right_answers(head, [weights], layout, False, 0, x, task0) == 2
-    assert right_answers(head, [weights, weights], layout, False, 0, x, task0) == 1  # 2 wins
+    assert right_answers(head, [weights], layout, None, 0, x, task0) == 2
+    assert right_answers(head, [weights, weights], layout, None, 0, x, task0) == 1  # 2 wins
     task1 = torch.tensor([0, 1])                       # global classes 2, 3
-    assert right_answers(head, [weights, weights], layout, False, 1, x, task1) == 1
+    assert right_answers(head, [weights, weights], layout, None, 1, x, task1) == 1
     shared = head_layout(2, "finetune", classes=2, num_tasks=2)
     two = TargetMLP(2, (), classes_per_head=2, num_heads=1)  # CL2: classes 0-1 of each task
-    assert right_answers(two, [[weights[0][:2], torch.zeros(2)]] * 2, shared, False, 1, x,
+    assert right_answers(two, [[weights[0][:2], torch.zeros(2)]] * 2, shared, None, 1, x,
                          task1) == 2
 
 
