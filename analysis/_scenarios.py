@@ -13,7 +13,8 @@ from analysis.references import table_1
 
 #: How the paper names each method in a scenario (its "HNET" infers the task where it is not
 #: given: HNET+ENT).
-_LABELS = {"finetune": "fine-tuning", "ewc": "online EWC"}
+_LABELS = {"hnet_r": "HNET+R", "hnet_tir": "HNET+TIR", "finetune": "fine-tuning",
+           "ewc": "online EWC"}
 
 
 def method_label(method: str, scenario: int) -> str:
@@ -23,9 +24,10 @@ def method_label(method: str, scenario: int) -> str:
 
 
 def _slot(label: str) -> int:
-    """Where a method sits within its scenario: the hypernetwork (HNET, HNET+ENT) first."""
-    order = ["HNET", "fine-tuning", "online EWC"]
-    label = "HNET" if label.startswith("HNET") else label
+    """Where a method sits within its scenario: the hypernetwork (HNET, HNET+ENT) first, then
+    the replay methods and the baselines."""
+    order = ["HNET", "HNET+R", "HNET+TIR", "fine-tuning", "online EWC"]
+    label = "HNET" if label == "HNET+ENT" else label
     return order.index(label) if label in order else len(order)
 
 

@@ -60,6 +60,7 @@ from studies import (
     one_of,
     search_range,
 )
+from studies._hypercl_replay import replay_config
 from studies.static_hnet_mnist import MNIST_FILES
 
 
@@ -101,6 +102,11 @@ class HyperCLConfig(StudyConfig):
     hnet_activation: the hypernetwork's hidden activation (``elu`` or ``relu``).
     chunk_size: a chunk size to use whenever a trial's chunk count is the one it gives (the
         paper's 78000 gives 28 chunks, the last one cut); other counts use ceil(P / count).
+    replay_*: the replay VAE of ``hnet_r`` and ``hnet_tir`` (``ReplayVAEConfig``; sizes like
+        ``400x400``): encoder, decoder (None: the authors' for the method), latent size, its
+        hypernetwork's hidden sizes, chunk size (None: unchunked), chunk and task embedding
+        sizes, beta (None: the authors' for the method) and lr (None: ``lr``); defaults are
+        the authors' SplitMNIST setting (``studies/_hypercl_replay.py``).
     """
 
     epochs: int = field(default=10, metadata={DERIVED_FROM: "num_tasks"})
@@ -133,6 +139,15 @@ class HyperCLConfig(StudyConfig):
     lr: float = 1e-4
     chunk_size: int | None = None
     hnet_activation: str = "elu"
+    replay_enc_hidden: str = "400x400"
+    replay_dec_hidden: str | None = None
+    replay_latent_size: int = 100
+    replay_hnet_hidden: str = "10x10"
+    replay_chunk_size: int | None = 50000
+    replay_chunk_embedding_size: int = 96
+    replay_task_embedding_size: int = 96
+    replay_beta: float | None = None
+    replay_lr: float | None = None
 
     def validate(self) -> None:
         one_of(self, "benchmark", ("pmnist", "splitmnist"))
@@ -145,8 +160,14 @@ class HyperCLConfig(StudyConfig):
                  "chunk_embedding_size", "chunk_size")
         if self.benchmark == "splitmnist" and self.num_tasks > 5:
             raise ConfigError(f"SplitMNIST has 5 tasks, got num_tasks={self.num_tasks}")
-        for text in (*self.hnet_hidden_choices, self.hnet_hidden):
+        for text in (*self.hnet_hidden_choices, self.hnet_hidden, self.replay_enc_hidden,
+                     self.replay_dec_hidden or "1", self.replay_hnet_hidden):
             parse_sizes(text)
+        at_least(self, 1, "replay_latent_size", "replay_chunk_size",
+                 "replay_chunk_embedding_size", "replay_task_embedding_size")
+        at_least(self, 0.0, "replay_beta")
+        if self.replay_lr is not None:
+            search_range(self, "replay_lr", "replay_lr", log=True)
         search_range(self, "beta_low", "beta_high", log=True)
         search_range(self, "lr_low", "lr_high", log=True)
         search_range(self, "lr", "lr", log=True)
@@ -260,7 +281,8 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
         lookahead=params.get("lookahead", config.lookahead), targets=config.targets,
         reg_tasks_per_step=config.reg_tasks_per_step,
         task_inference=_task_inference(config, method, "method" in params),
-        max_eval_examples=config.max_eval_examples, eval_during=config.eval_during, seed=seed)
+        max_eval_examples=config.max_eval_examples, eval_during=config.eval_during, seed=seed,
+        replay=replay_config(config, method, parse_sizes))
     return target, hnet, train
 
 
@@ -281,8 +303,8 @@ def run_trial(config: HyperCLConfig, params: dict, seed: int) -> Iterator[dict]:
     target, hnet, train = trial_configs(config, params, seed)
     for metrics in train_continual(target, hnet, train, load_tasks(config)):
         # beta_output applies to the hypernetwork only: fine-tuning and EWC report none.
-        beta = ({"beta_output": train.beta_output} if train.method in ("hnet", "hnet_ent")
-                else {})
+        beta = ({"beta_output": train.beta_output}
+                if train.method in ("hnet", *INFERRING) else {})
         yield {**metrics, "chunk_size": hnet.chunk_size or 0, **beta}
 
 
@@ -300,14 +322,18 @@ PRESETS = {
         max_eval_examples=200, chunk_counts=(2, 4), task_embedding_sizes=(4,),
         chunk_embedding_sizes=(4,), hnet_hidden_choices=("5x5",), num_chunks=2,
         hnet_hidden="5x5", task_embedding_size=4, chunk_embedding_size=4, lr=1e-3,
-        task_inference=True),
+        task_inference=True, replay_enc_hidden="20", replay_dec_hidden="20",
+        replay_latent_size=4, replay_hnet_hidden="5", replay_chunk_size=4000,
+        replay_chunk_embedding_size=4, replay_task_embedding_size=4),
     "quick": HyperCLConfig(
         n_trials=8, num_tasks=3, target_hidden=(100, 100), iterations=1000,
         max_eval_examples=2000, chunk_counts=(4, 8, 16), task_embedding_sizes=(8, 24),
         chunk_embedding_sizes=(8, 16), hnet_hidden_choices=("10x10", "25x25"), num_chunks=8,
         hnet_hidden="25x25", lr=1e-3, lr_low=3e-4),
     "paper": HyperCLConfig(n_trials=40, cpus_per_trial=2.0, chunk_size=78000, beta_output=0.1,
-                           lookahead=True),
+                           lookahead=True, replay_enc_hidden="1000x1000",
+                           replay_hnet_hidden="25x25", replay_chunk_size=85000,
+                           replay_chunk_embedding_size=8, replay_task_embedding_size=24),
 }
 
 SPEC = StudySpec(

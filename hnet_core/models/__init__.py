@@ -46,6 +46,7 @@ from hnet_core.models.recurrent import (
     RecurrentStack,
     detach_state,
 )
+from hnet_core.models.replay_vae import ReplayVAE, ReplayVAEConfig
 from hnet_core.models.static_hypernet import HyperConv2d, KernelGenerator
 
 __all__ = [
@@ -68,6 +69,8 @@ __all__ = [
     "OutputTargets",
     "RecurrentConfig",
     "RecurrentStack",
+    "ReplayVAE",
+    "ReplayVAEConfig",
     "TargetConvNet",
     "TargetMLP",
     "TargetNetConfig",

@@ -6,6 +6,7 @@ from hnet_core.train._scenarios import INFERRING, SCENARIOS, HeadLayout, head_la
 from hnet_core.train.char_lm import CharLMTrainConfig, evaluate_bpc, train_char_lm
 from hnet_core.train.continual import (
     METHODS,
+    REPLAYING,
     ContinualTrainConfig,
     build_learner,
     compression_ratio,
@@ -13,7 +14,8 @@ from hnet_core.train.continual import (
 )
 from hnet_core.train.image_classifier import ImageTrainConfig, train_image_classifier
 
-__all__ = ["INFERRING", "METHODS", "SCENARIOS", "CharLMTrainConfig", "ContinualTrainConfig",
+__all__ = ["INFERRING", "METHODS", "REPLAYING", "SCENARIOS", "CharLMTrainConfig",
+           "ContinualTrainConfig",
            "HeadLayout", "ImageTrainConfig", "TrainingDiverged", "build_learner",
            "compression_ratio", "evaluate_bpc", "head_layout", "train_char_lm",
            "train_continual", "train_image_classifier"]

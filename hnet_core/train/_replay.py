@@ -9,8 +9,9 @@ tasks uniform over ``0..t-1``, ``z ~ N(0, I)``):
 
 - HNET+R (``hnet_r``): the classifier is the target network itself (the baselines' heads: per
   task in CL1, shared in CL2, growing in CL3). Replayed inputs are trained on soft targets, the
-  softmax of the classifier as it was before task ``t`` (over the outputs of the classes seen
-  before ``t`` in CL3; the authors' ``hard_targets = False``). Loss ``L_t / (t + 1) + L_replay
+  softmax of the classifier as it was before task ``t`` (the authors' ``hard_targets =
+  False``); in CL3 over the classes seen before ``t``, zero on ``t``'s, against the current
+  softmax over every class seen. Loss ``L_t / (t + 1) + L_replay
   t / (t + 1)`` (the weighting of deep generative replay, Shin et al. 2017).
 - HNET+TIR (``hnet_tir``): the solver is the task-conditioned hypernetwork, trained as in CL1; a
   task-inference network (an MLP of the target's hidden sizes, one output per task) learns the
@@ -55,9 +56,10 @@ class GenerativeReplay:
         self.training.step(loss, rng)
         return loss.item()
 
-    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` replayed inputs of the tasks before the current one and their tasks."""
-        tasks = torch.randint(self.task, (n,), generator=self.generator)
+    def sample(self, n: int, current: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` replayed inputs of the tasks before the current one (``current``: and of the
+        current one) and their tasks."""
+        tasks = torch.randint(self.task + int(current), (n,), generator=self.generator)
         return self.vae.sample(tasks.tolist(), self.generator), tasks
 
     def trainable(self) -> int:
@@ -80,15 +82,23 @@ class ReplayLearner(DirectLearner):
     def replay_logits(self, x: torch.Tensor, tasks: torch.Tensor, weights, task: int
                       ) -> torch.Tensor:
         """The outputs that replayed inputs ``x`` of ``tasks`` are distilled on: their own
-        task's head (CL1), the shared head (CL2), or the classes seen before ``task`` (CL3)."""
+        task's head (CL1), the shared head (CL2), or the classes seen so far, ``task``'s
+        included (CL3: the former classifier's targets there are zero)."""
         if self.layout.num_heads == 1:
-            logits = self.target(x, weights, 0)
-            return logits[:, :task * self.layout.classes] if self.layout.growing else logits
+            return self.layout.seen_logits(self.target(x, weights, 0), task)
         out = torch.empty(x.shape[0], self.layout.classes_per_head, device=x.device)
         for s in tasks.unique().tolist():
             rows = (tasks == s).nonzero().squeeze(1).to(x.device)
             out[rows] = self.target(x[rows], weights, s)
         return out
+
+    def soft_targets(self, logits: torch.Tensor, task: int) -> torch.Tensor:
+        """The former classifier's softmax; in the growing head (CL3) over the classes seen
+        before ``task``, zero on ``task``'s own (which it never learned)."""
+        if not self.layout.growing:
+            return F.softmax(logits, dim=1)
+        old = task * self.layout.classes
+        return F.pad(F.softmax(logits[:, :old], dim=1), (0, logits.shape[1] - old))
 
     def learn(self, task: int, batches, rng: random.Random) -> float:
         optimizer = torch.optim.Adam(self.params, lr=self.config.lr)
@@ -102,7 +112,7 @@ class ReplayLearner(DirectLearner):
             if task:
                 x_r, t_r = self.replay.sample(x.shape[0])
                 with torch.no_grad():
-                    soft = F.softmax(self.replay_logits(x_r, t_r, before, task), dim=1)
+                    soft = self.soft_targets(self.replay_logits(x_r, t_r, before, task), task)
                 now = F.log_softmax(self.replay_logits(x_r, t_r, self.params, task), dim=1)
                 distill = -(soft * now).sum(1).mean()
                 objective = loss / (task + 1) + distill * task / (task + 1)
@@ -133,11 +143,12 @@ class TaskInferenceLearner(HnetLearner):
         return self.hnet.num_trainable() + self.tir.num_params + self.replay.trainable()
 
     def tir_loss(self, x: torch.Tensor, task: int) -> torch.Tensor:
-        """Cross-entropy of the task labels of ``x`` (all ``task``) and of a replayed batch,
-        over the outputs of the tasks seen so far."""
+        """Cross-entropy of the task labels of ``x`` (all ``task``) and of a replayed batch of
+        every task seen, the current one included (so that real-or-replayed is no clue to the
+        task), over the outputs of the tasks seen so far."""
         labels = torch.full((x.shape[0],), task, dtype=torch.long, device=x.device)
         if task:
-            x_r, t_r = self.replay.sample(x.shape[0])
+            x_r, t_r = self.replay.sample(x.shape[0], current=True)
             x, labels = torch.cat([x, x_r]), torch.cat([labels, t_r.to(x.device)])
         return F.cross_entropy(self.tir(x, self.tir_weights)[:, :task + 1], labels)
 
