@@ -28,6 +28,15 @@ values to reproduce results reported in the paper"), for the classifier:
 - targets stored, all earlier tasks regularised: ``train_args.py`` defaults
   (``online_target_computation`` off, ``hnet_reg_batch_size = -1``).
 
+and for the replay VAE of ``hnet_r`` and ``hnet_tir``:
+
+- replay_enc_hidden 1000x1000: ``enc_fc_arch = '1000,1000'``; replay_latent_size 100:
+  ``latent_dim = 100`` (``_set_default``).
+- replay_dec_hidden None: 400,400 for HNET+R, 1000,1000 for HNET+TIR (``dec_fc_arch``).
+- replay_hnet_hidden 25x25 (ELU), replay_chunk_size 85000, embeddings 8 and 24:
+  ``rp_hnet_arch``, ``rp_hnet_act``, ``rp_hyper_chunks``, ``rp_emb_size``, ``rp_temb_size``.
+- replay_beta None: ``rp_beta = 0.1``; replay_lr None (lr): ``enc_lr = dec_lr = 0.0001``.
+
 What the paper does not fix and we chose: seed 0 for the permutations (the authors seed a
 generator of their own), and the runner's fields (trials, CPUs).
 """

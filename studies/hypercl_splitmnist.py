@@ -19,6 +19,11 @@ authors' SplitMNIST setting (``chrhenning/hypercl``, ``mnist/train_args_default.
   ``class_emb_size``, ``class_temb_size``.
 - beta_output 0.01: ``class_beta = 0.01``; lookahead on: ``no_lookahead = False``.
 - targets stored, all earlier tasks regularised: ``train_args.py`` defaults.
+
+and for the replay VAE (the HyperCLConfig defaults): encoder 400,400 (``enc_fc_arch``), latent
+100, decoder 250,350 for HNET+R and 300,150 for HNET+TIR (``dec_fc_arch``), hypernetwork 10,10
+ELU with chunks of 50000 and embeddings 96 (``rp_*``), ``rp_beta`` 0.01 for HNET+R and 0.05 for
+HNET+TIR, lr 1e-3 (``enc_lr = dec_lr = 0.001``).
 """
 
 from __future__ import annotations

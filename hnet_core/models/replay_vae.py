@@ -104,7 +104,8 @@ class ReplayVAE(nn.Module):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``mu, logvar``: ``[B, Z]`` each."""
         out = self.encoder(x, list(self.encoder_weights))
-        return out.chunk(2, dim=1)
+        z = self.config.latent_size
+        return out[:, :z], out[:, z:]
 
     def loss(self, x: torch.Tensor, task: int) -> torch.Tensor:
         """The negative ELBO of ``x [B, D]`` under task ``task``'s decoder, mean over ``B``."""

@@ -21,6 +21,7 @@ from hnet_core.data.mnist import TaskSplit
 from hnet_core.models.hypercl import ChunkedHyperMLP, split_weights
 from hnet_core.models.output_regularizer import (
     FrozenTargets,
+    OutputTargets,
     adam_lookahead,
     output_regularizer,
     take_targets,
@@ -57,7 +58,7 @@ class ProtectedTraining:
         self.optimizer = torch.optim.Adam(self.params, lr=lr)
         self.earlier = list(range(task))
         self.k = reg_tasks_per_step
-        self.targets = None
+        self.targets: OutputTargets | FrozenTargets | None = None
         if self.earlier and beta > 0:
             self.targets = (take_targets(hnet, self.earlier) if targets == "stored"
                             else FrozenTargets(hnet, self.earlier))
@@ -70,17 +71,18 @@ class ProtectedTraining:
         else:
             earlier, k = self.earlier, self.k
             chosen = earlier if k is None or k >= len(earlier) else rng.sample(earlier, k)
-            self._regularised_backward(loss, chosen)
+            self._regularised_backward(loss, self.targets, chosen)
         self.optimizer.step()
 
-    def _regularised_backward(self, loss: torch.Tensor, tasks: list[int]) -> None:
+    def _regularised_backward(self, loss: torch.Tensor, targets: OutputTargets | FrozenTargets,
+                              tasks: list[int]) -> None:
         if not self.lookahead:
-            (loss + self.beta * output_regularizer(self.hnet, self.targets, tasks)).backward()
+            (loss + self.beta * output_regularizer(self.hnet, targets, tasks)).backward()
             return
         grads = torch.autograd.grad(loss, self.params)
         theta = slice(0, self.num_theta)
         delta = adam_lookahead(self.optimizer, self.params[theta], grads[theta])
-        (self.beta * output_regularizer(self.hnet, self.targets, tasks, delta)).backward()
+        (self.beta * output_regularizer(self.hnet, targets, tasks, delta)).backward()
         for p, g in zip(self.params, grads, strict=True):
             p.grad = g if p.grad is None else p.grad + g
 
