@@ -55,7 +55,9 @@ from studies.run import main
      "(ValueError: method hnet needs the task at test time (scenario 1); in scenario 2 the "
      "task is not given: use hnet_ent, which infers it)"),
     (["hypercl_splitmnist", "--set", "scenario=4"], "scenario 4 is not one of 1, 2, 3"),
-    (["hypercl_splitmnist", "--set", "method=hnet_r"], "method 'hnet_r' is not one of hnet,"),
+    (["hypercl_splitmnist", "--set", "method=dgr"], "method 'dgr' is not one of hnet,"),
+    (["hypercl_splitmnist", "--set", "method=hnet_tir"],
+     "method hnet_tir infers the task, which scenario 1 gives; use hnet"),
     (["hypercl_pmnist", "--set", "scenario=3", "--set", "method=finetune", "--set",
       "task_inference=true"], "task_inference picks a task's head; finetune has one head in"),
     (["hypercl_splitmnist", "--set", "epochs=5"],
