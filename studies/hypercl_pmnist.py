@@ -169,8 +169,9 @@ class HyperCLConfig(StudyConfig):
                  "chunk_embedding_size", "chunk_size")
         if self.benchmark == "splitmnist" and self.num_tasks > 5:
             raise ConfigError(f"SplitMNIST has 5 tasks, got num_tasks={self.num_tasks}")
+        decoder = () if self.replay_dec_hidden is None else (self.replay_dec_hidden,)
         for text in (*self.hnet_hidden_choices, self.hnet_hidden, self.replay_enc_hidden,
-                     self.replay_dec_hidden or "1", self.replay_hnet_hidden):
+                     *decoder, self.replay_hnet_hidden):
             parse_sizes(text)
         at_least(self, 1, "replay_latent_size", "replay_chunk_size",
                  "replay_chunk_embedding_size", "replay_task_embedding_size")

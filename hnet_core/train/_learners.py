@@ -114,13 +114,18 @@ class HnetLearner:
         return ProtectedTraining(self.hnet, task, (), c.lr, c.beta_output, c.lookahead,
                                  c.targets, c.reg_tasks_per_step)
 
+    def classifier_step(self, training: ProtectedTraining, x: torch.Tensor, y: torch.Tensor,
+                        task: int, step: int, rng: random.Random) -> float:
+        """One regularised step on the batch ``(x, y)`` of ``task``; its task loss."""
+        loss = F.cross_entropy(self.target(x, self.weights(task), task), y)
+        check_finite(loss, task, step)
+        training.step(loss, rng)
+        return loss.item()
+
     def learn(self, task: int, batches, rng: random.Random) -> float:
         training, total = self.start(task), 0.0
         for step, (x, y) in enumerate(batches):
-            loss = F.cross_entropy(self.target(x, self.weights(task), task), y)
-            check_finite(loss, task, step)
-            training.step(loss, rng)
-            total += loss.item()
+            total += self.classifier_step(training, x, y, task, step, rng)
         return total / max(self.config.iterations, 1)
 
 

@@ -30,6 +30,7 @@ from torch import nn
 
 from hnet_core.models.hypercl import TargetMLP, init_target_weights
 from hnet_core.models.replay_vae import ReplayVAE
+from hnet_core.train import _scenarios as scenarios
 from hnet_core.train._learners import DirectLearner, HnetLearner, ProtectedTraining, check_finite
 
 
@@ -86,11 +87,7 @@ class ReplayLearner(DirectLearner):
         included (CL3: the former classifier's targets there are zero)."""
         if self.layout.num_heads == 1:
             return self.layout.seen_logits(self.target(x, weights, 0), task)
-        out = torch.empty(x.shape[0], self.layout.classes_per_head, device=x.device)
-        for s in tasks.unique().tolist():
-            rows = (tasks == s).nonzero().squeeze(1).to(x.device)
-            out[rows] = self.target(x[rows], weights, s)
-        return out
+        return scenarios.logits_by_task(self.target, x, tasks, lambda s: weights)
 
     def soft_targets(self, logits: torch.Tensor, task: int) -> torch.Tensor:
         """The former classifier's softmax; in the growing head (CL3) over the classes seen
@@ -102,7 +99,7 @@ class ReplayLearner(DirectLearner):
 
     def learn(self, task: int, batches, rng: random.Random) -> float:
         optimizer = torch.optim.Adam(self.params, lr=self.config.lr)
-        before = [p.detach().clone() for p in self.params]
+        before = [p.detach().clone() for p in self.params] if task else []
         self.replay.start(task)
         total = 0.0
         for step, (x, y) in enumerate(batches):
@@ -158,16 +155,14 @@ class TaskInferenceLearner(HnetLearner):
         self.replay.start(task)
         total = 0.0
         for step, (x, y) in enumerate(batches):
-            loss = F.cross_entropy(self.target(x, self.weights(task), task), y)
-            check_finite(loss, task, step)
-            training.step(loss, rng)
+            loss = self.classifier_step(training, x, y, task, step, rng)
             tir = self.tir_loss(x, task)
             check_finite(tir, task, step)
             optimizer.zero_grad(set_to_none=True)
             tir.backward()
             optimizer.step()
             self.replay.step(x, step, rng)
-            total += loss.item()
+            total += loss
         return total / max(self.config.iterations, 1)
 
     @torch.no_grad()
@@ -175,8 +170,5 @@ class TaskInferenceLearner(HnetLearner):
         """The task the task-inference network picks among the seen ones (``weights``), and
         that task's generated network's logits: ``[B]``, ``[B, K]``."""
         inferred = self.tir(x, self.tir_weights)[:, :len(weights)].argmax(1)
-        out = torch.empty(x.shape[0], self.layout.classes_per_head, device=x.device)
-        for s in inferred.unique().tolist():
-            rows = (inferred == s).nonzero().squeeze(1)
-            out[rows] = self.target(x[rows], weights[s], s)
-        return inferred, out
+        return inferred, scenarios.logits_by_task(self.target, x, inferred,
+                                                  lambda s: weights[s])

@@ -100,6 +100,19 @@ def infer_task(target, weights: Sequence[Sequence[torch.Tensor]], x: torch.Tenso
     return inferred, logits[inferred, torch.arange(x.shape[0], device=x.device)]
 
 
+def logits_by_task(target, x: torch.Tensor, tasks: torch.Tensor,
+                   weights_of: Callable[[int], Sequence[torch.Tensor]]) -> torch.Tensor:
+    """The logits of each input ``x [B, D]`` under its own task's network and head
+    (``tasks [B]``; ``weights_of(s)`` the weights for task ``s``): ``[B, K]``, one forward pass
+    per distinct task."""
+    out = torch.empty(x.shape[0], target.classes, device=x.device)
+    tasks = tasks.to(x.device)
+    for s in tasks.unique().tolist():
+        rows = (tasks == s).nonzero().squeeze(1)
+        out[rows] = target(x[rows], weights_of(s), s)
+    return out
+
+
 @torch.no_grad()
 def right_answers(target, weights: Sequence[Sequence[torch.Tensor]], layout: HeadLayout,
                   infer: Inference | None, task: int, x: torch.Tensor, y: torch.Tensor) -> int:
