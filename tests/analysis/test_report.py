@@ -66,12 +66,13 @@ def test_report_of_every_smoke_study(smoke_results, name, tmp_path):
         assert ablation["points"] == len(bars) and ablation["bars"] == 0  # points, not bars
         assert ablation["xlabel"].endswith("mean ± std over seeds")
         assert "over seeds of one configuration" in page
-    if name == "hypercl_scenarios":  # 3 scenarios x 4 methods, the paper's Table 1 beside
+    if name == "hypercl_scenarios":  # 3 scenarios x 5 methods, the paper's Table 1 beside
         cells = pd.read_csv(report.tables["scenarios"])
-        assert len(cells) == 12 and set(cells.scenario) == {1, 2, 3}
-        assert set(cells.method) == {"HNET", "HNET+ENT", "HNET+R", "fine-tuning", "online EWC"}
+        assert len(cells) == 15 and set(cells.scenario) == {1, 2, 3}
+        assert set(cells.method) == {"HNET", "HNET+ENT", "HNET+R", "HNET+TIR", "fine-tuning",
+                                     "online EWC"}
         assert cells.paper.notna().any()
-        assert _figure(report, "scenarios")["points"] >= 12
+        assert _figure(report, "scenarios")["points"] >= 15
     assert '<div class="scroll"><table' in page  # wide tables scroll
 
 
