@@ -20,8 +20,8 @@ tested after the code migration"):
   ``class_lr_emb``, from the PermutedMNIST defaults).
 
 One trial, the grid's point (the search fields of ``hypercl_pmnist`` stay available with
-``--sampler tpe``). What the quick preset changes, to fit a laptop (a step timing suggests
-20-30 min on 2 cores; no full run is recorded yet):
+``--sampler tpe``). What the quick preset changes, to fit a laptop (10 min on 2 cores; the
+recorded run learns no task at this budget, see docs/results.md):
 50 iterations a task at Adam 1e-3 (instead of 5000 at 1e-4), no look-ahead; each step
 regularises 8 earlier tasks drawn anew (``reg_tasks_per_step``) instead of all; each task is
 evaluated right after it is learned and after the last task only (``eval_during`` off), on 500
