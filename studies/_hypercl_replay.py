@@ -27,6 +27,7 @@ def replay_config(config, method: str, parse_sizes) -> ReplayVAEConfig:
         enc_hidden=parse_sizes(config.replay_enc_hidden), dec_hidden=decoder,
         latent_size=config.replay_latent_size,
         hnet_hidden=parse_sizes(config.replay_hnet_hidden), hnet_activation="elu",
+        hnet_init=config.hnet_init,
         chunk_size=config.replay_chunk_size,
         chunk_embedding_size=config.replay_chunk_embedding_size,
         task_embedding_size=config.replay_task_embedding_size,

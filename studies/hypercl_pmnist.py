@@ -25,6 +25,9 @@ values to reproduce results reported in the paper"), for the classifier:
 - chunk_size 78000 (28 chunks), chunk_embedding_size 8, task_embedding_size 24:
   ``class_hyper_chunks``, ``class_emb_size``, ``class_temb_size``.
 - beta_output 0.1: ``class_beta = 0.1``; lookahead on: ``no_lookahead = False``.
+- hnet_init xavier: Xavier-uniform weights, zero biases, embeddings N(0, 1)
+  (``mnist/train_utils.py``, ``generate_classifier``; the VAE's in
+  ``mnist/replay/train_utils_replay.py``).
 - targets stored, all earlier tasks regularised: ``train_args.py`` defaults
   (``online_target_computation`` off, ``hnet_reg_batch_size = -1``).
 
@@ -50,7 +53,7 @@ from dataclasses import dataclass, field
 import optuna
 
 from hnet_core.data import load_mnist, permuted_mnist, resolve_all, split_mnist
-from hnet_core.models import HyperMLPConfig, TargetNetConfig, build_target
+from hnet_core.models import HNET_INITS, HyperMLPConfig, TargetNetConfig, build_target
 from hnet_core.train import (
     INFERRING,
     METHODS,
@@ -109,6 +112,9 @@ class HyperCLConfig(StudyConfig):
     task_embedding_size, num_chunks, chunk_embedding_size, hnet_hidden, beta_output, lr: the
         fixed values (``--sampler grid``, the ablation).
     hnet_activation: the hypernetwork's hidden activation (``elu`` or ``relu``).
+    hnet_init: the weight init of the hypernetworks (the classifier's and the replay VAE's):
+        ``xavier`` (the authors', every paper preset) or ``he_hidden`` (ours, He-normal hidden
+        layers; :data:`hnet_core.models.hypercl.HNET_INITS`).
     chunk_size: a chunk size to use whenever a trial's chunk count is the one it gives (the
         paper's 78000 gives 28 chunks, the last one cut); other counts use ceil(P / count).
     replay_*: the replay VAE of ``hnet_r`` and ``hnet_tir`` (``ReplayVAEConfig``; sizes like
@@ -148,6 +154,7 @@ class HyperCLConfig(StudyConfig):
     lr: float = 1e-4
     chunk_size: int | None = None
     hnet_activation: str = "elu"
+    hnet_init: str = "he_hidden"
     replay_enc_hidden: str = "400x400"
     replay_dec_hidden: str | None = None
     replay_latent_size: int = 100
@@ -161,6 +168,7 @@ class HyperCLConfig(StudyConfig):
     def validate(self) -> None:
         one_of(self, "benchmark", ("pmnist", "splitmnist"))
         one_of(self, "hnet_activation", ("relu", "elu"))
+        one_of(self, "hnet_init", HNET_INITS)
         one_of(self, "method", METHODS)
         one_of(self, "scenario", SCENARIOS)
         at_least(self, 1, "num_tasks", "target_hidden", "iterations", "batch_size",
@@ -282,7 +290,7 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
         hidden=parse_sizes(params.get("hnet_hidden", config.hnet_hidden)),
         chunk_size=chunk_size if num_chunks > 1 else None,
         chunk_embedding_size=params.get("chunk_embedding_size", config.chunk_embedding_size),
-        activation=config.hnet_activation)
+        activation=config.hnet_activation, init=config.hnet_init)
     train = ContinualTrainConfig(
         method=method, scenario=config.scenario, iterations=config.iterations,
         batch_size=config.batch_size,
@@ -341,7 +349,7 @@ PRESETS = {
         chunk_embedding_sizes=(8, 16), hnet_hidden_choices=("10x10", "25x25"), num_chunks=8,
         hnet_hidden="25x25", lr=1e-3, lr_low=3e-4),
     "paper": HyperCLConfig(n_trials=40, cpus_per_trial=2.0, chunk_size=78000, beta_output=0.1,
-                           lookahead=True, replay_enc_hidden="1000x1000",
+                           lookahead=True, hnet_init="xavier", replay_enc_hidden="1000x1000",
                            replay_hnet_hidden="25x25", replay_chunk_size=85000,
                            replay_chunk_embedding_size=8, replay_task_embedding_size=24),
 }

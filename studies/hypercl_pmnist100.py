@@ -14,15 +14,16 @@ tested after the code migration"):
 - hypernetwork 200,250,350 with ReLU, chunk size 7500 (404 chunks), chunk embeddings of 12,
   task embeddings of 128: ``class_hnet_arch``, ``class_hnet_act``, ``class_hyper_chunks``,
   ``class_emb_size``, ``class_temb_size``; 2,816,448 trainable parameters (compression 0.930).
+- every hypernetwork weight matrix Xavier-uniform, biases zero, embeddings N(0, 1)
+  (``hnet_init = "xavier"``; ``mnist/train_utils.py``, ``generate_classifier``).
 - beta_output 0.01 (``class_beta``), look-ahead on (``no_lookahead = False``), every earlier
   task regularised, stored targets.
 - 5000 iterations of batch 128 a task, Adam 1e-4 (``n_iter``, ``batch_size``, ``class_lr``,
   ``class_lr_emb``, from the PermutedMNIST defaults).
 
 One trial, the grid's point (the search fields of ``hypercl_pmnist`` stay available with
-``--sampler tpe``). What the quick preset changes, to fit a laptop (10 min on 2 cores; the
-recorded run learns no task at this budget, see docs/results.md):
-50 iterations a task at Adam 1e-3 (instead of 5000 at 1e-4), no look-ahead; each step
+``--sampler tpe``). What the quick preset changes, to fit a laptop (about 10 min on 2 cores,
+see docs/results.md): 50 iterations a task (instead of 5000), no look-ahead; each step
 regularises 8 earlier tasks drawn anew (``reg_tasks_per_step``) instead of all; each task is
 evaluated right after it is learned and after the last task only (``eval_during`` off), on 500
 test images.
@@ -37,8 +38,9 @@ from studies.hypercl_pmnist import HyperCLConfig
 
 AUTHORS: dict = dict(
     benchmark="pmnist", num_tasks=100, target_hidden=(1000, 1000), hnet_hidden="200x250x350",
-    hnet_activation="relu", chunk_size=7500, num_chunks=404, chunk_embedding_size=12,
-    task_embedding_size=128, beta_output=0.01, lookahead=True, lr=1e-4, n_trials=1,
+    hnet_init="xavier", hnet_activation="relu", chunk_size=7500, num_chunks=404,
+    chunk_embedding_size=12, task_embedding_size=128, beta_output=0.01, lookahead=True,
+    lr=1e-4, n_trials=1,
     hnet_hidden_choices=("200x250x350",), chunk_counts=(404,), chunk_embedding_sizes=(12,),
     task_embedding_sizes=(128,))
 
@@ -49,7 +51,7 @@ PRESETS = {
         task_embedding_size=4, task_embedding_sizes=(4,), chunk_embedding_size=4,
         chunk_embedding_sizes=(4,), eval_during=False, reg_tasks_per_step=2, n_trials=1,
         task_inference=True),
-    "quick": HyperCLConfig(**{**AUTHORS, "lr": 1e-3, "lookahead": False}, iterations=50,
+    "quick": HyperCLConfig(**{**AUTHORS, "lookahead": False}, iterations=50,
                            reg_tasks_per_step=8, max_eval_examples=500, eval_during=False,
                            cpus_per_trial=2.0),
     "paper": HyperCLConfig(**AUTHORS, iterations=5000, cpus_per_trial=2.0),

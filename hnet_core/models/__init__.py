@@ -19,6 +19,7 @@ from hnet_core.models.convnets import (
     paper_parameter_count,
 )
 from hnet_core.models.hypercl import (
+    HNET_INITS,
     ChunkedHyperMLP,
     HyperMLPConfig,
     TargetConvNet,
@@ -57,6 +58,7 @@ __all__ = [
     "ChunkedHyperMLP",
     "FrozenTargets",
     "GateLayerNorm",
+    "HNET_INITS",
     "HyperConv2d",
     "HyperLSTM",
     "HyperLSTMCell",

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hnet_core.models.hypercl import (
+    HNET_INITS,
     ChunkedHyperMLP,
     HyperMLPConfig,
     TargetMLP,
@@ -43,7 +44,8 @@ class ReplayVAEConfig:
     Attributes:
         enc_hidden, dec_hidden: hidden sizes of the encoder and the decoder (ReLU).
         latent_size: ``Z``.
-        hnet_hidden, hnet_activation: the decoder hypernetwork's MLP.
+        hnet_hidden, hnet_activation, hnet_init: the decoder hypernetwork's MLP and its
+            initialisation (:data:`hnet_core.models.hypercl.HNET_INITS`).
         chunk_size, chunk_embedding_size, task_embedding_size: its chunking and embeddings.
         beta: the output regulariser's strength on the decoder hypernetwork (``rp_beta``).
         lr: Adam's learning rate of the encoder, the hypernetwork and its task embeddings.
@@ -54,6 +56,7 @@ class ReplayVAEConfig:
     latent_size: int = 100
     hnet_hidden: tuple[int, ...] = (10, 10)
     hnet_activation: str = "elu"
+    hnet_init: str = "he_hidden"
     chunk_size: int | None = 50000
     chunk_embedding_size: int = 96
     task_embedding_size: int = 96
@@ -71,12 +74,15 @@ class ReplayVAEConfig:
             raise ValueError(f"replay beta must be >= 0, got {self.beta}")
         if not self.lr > 0:
             raise ValueError(f"replay lr must be > 0, got {self.lr}")
+        if self.hnet_init not in HNET_INITS:
+            raise ValueError(f"unknown replay hnet_init {self.hnet_init!r}; expected one of "
+                             f"{', '.join(HNET_INITS)}")
 
     def hnet_config(self, num_tasks: int) -> HyperMLPConfig:
         return HyperMLPConfig(num_tasks=num_tasks, task_embedding_size=self.task_embedding_size,
                               hidden=self.hnet_hidden, chunk_size=self.chunk_size,
                               chunk_embedding_size=self.chunk_embedding_size,
-                              activation=self.hnet_activation)
+                              activation=self.hnet_activation, init=self.hnet_init)
 
 
 class ReplayVAE(nn.Module):

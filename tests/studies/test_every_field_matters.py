@@ -37,6 +37,7 @@ OTHER_VALUES: dict[str, Any] = {
     "method": lambda c, v: "ewc" if v != "ewc" else "hnet",
     "targets": lambda c, v: "frozen" if v == "stored" else "stored",
     "hnet_activation": lambda c, v: "relu" if v == "elu" else "elu",
+    "hnet_init": lambda c, v: "xavier" if v == "he_hidden" else "he_hidden",
     "hnet_hidden": lambda c, v: f"{v}x3",
     "replay_enc_hidden": lambda c, v: f"{v}x3",
     "replay_dec_hidden": lambda c, v: "7x7" if v is None else None,
