@@ -22,7 +22,7 @@ tested after the code migration"):
   ``class_lr_emb``, from the PermutedMNIST defaults).
 
 One trial, the grid's point (the search fields of ``hypercl_pmnist`` stay available with
-``--sampler tpe``). What the quick preset changes, to fit a laptop (about 10 min on 2 cores,
+``--sampler tpe``). What the quick preset changes, to fit a laptop (about 15 min on 2 cores,
 see docs/results.md): 50 iterations a task (instead of 5000), no look-ahead; each step
 regularises 8 earlier tasks drawn anew (``reg_tasks_per_step``) instead of all; each task is
 evaluated right after it is learned and after the last task only (``eval_during`` off), on 500
