@@ -24,7 +24,8 @@ def replay_config(config, method: str, parse_sizes) -> ReplayVAEConfig:
     decoder = (parse_sizes(config.replay_dec_hidden) if config.replay_dec_hidden is not None
                else AUTHORS_DECODER[key])
     return ReplayVAEConfig(
-        enc_hidden=parse_sizes(config.replay_enc_hidden), dec_hidden=decoder,
+        enc_hidden=parse_sizes(config.replay_enc_hidden), enc_init=config.direct_init,
+        dec_hidden=decoder,
         latent_size=config.replay_latent_size,
         hnet_hidden=parse_sizes(config.replay_hnet_hidden), hnet_activation="elu",
         hnet_init=config.hnet_init,

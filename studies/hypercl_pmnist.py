@@ -27,7 +27,8 @@ values to reproduce results reported in the paper"), for the classifier:
 - beta_output 0.1: ``class_beta = 0.1``; lookahead on: ``no_lookahead = False``.
 - hnet_init xavier: Xavier-uniform weights, zero biases, embeddings N(0, 1)
   (``mnist/train_utils.py``, ``generate_classifier``; the VAE's in
-  ``mnist/replay/train_utils_replay.py``).
+  ``mnist/replay/train_utils_replay.py``); direct_init xavier: the same for the networks
+  trained directly (the baselines' target, the VAE's encoder; same functions).
 - targets stored, all earlier tasks regularised: ``train_args.py`` defaults
   (``online_target_computation`` off, ``hnet_reg_batch_size = -1``).
 
@@ -53,7 +54,13 @@ from dataclasses import dataclass, field
 import optuna
 
 from hnet_core.data import load_mnist, permuted_mnist, resolve_all, split_mnist
-from hnet_core.models import HNET_INITS, HyperMLPConfig, TargetNetConfig, build_target
+from hnet_core.models import (
+    DIRECT_INITS,
+    HNET_INITS,
+    HyperMLPConfig,
+    TargetNetConfig,
+    build_target,
+)
 from hnet_core.train import (
     INFERRING,
     METHODS,
@@ -115,6 +122,9 @@ class HyperCLConfig(StudyConfig):
     hnet_init: the weight init of the hypernetworks (the classifier's and the replay VAE's):
         ``xavier`` (the authors', every paper preset) or ``he_hidden`` (ours, He-normal hidden
         layers; :data:`hnet_core.models.hypercl.HNET_INITS`).
+    direct_init: the weight init of the networks trained directly (the baselines' and HNET+R's
+        target, HNET+TIR's task-inference network, the replay VAE's encoder): ``xavier`` (the
+        authors', every paper preset) or ``he`` (ours, He-normal; ``DIRECT_INITS``).
     chunk_size: a chunk size to use whenever a trial's chunk count is the one it gives (the
         paper's 78000 gives 28 chunks, the last one cut); other counts use ceil(P / count).
     replay_*: the replay VAE of ``hnet_r`` and ``hnet_tir`` (``ReplayVAEConfig``; sizes like
@@ -155,6 +165,7 @@ class HyperCLConfig(StudyConfig):
     chunk_size: int | None = None
     hnet_activation: str = "elu"
     hnet_init: str = "he_hidden"
+    direct_init: str = "he"
     replay_enc_hidden: str = "400x400"
     replay_dec_hidden: str | None = None
     replay_latent_size: int = 100
@@ -169,6 +180,7 @@ class HyperCLConfig(StudyConfig):
         one_of(self, "benchmark", ("pmnist", "splitmnist"))
         one_of(self, "hnet_activation", ("relu", "elu"))
         one_of(self, "hnet_init", HNET_INITS)
+        one_of(self, "direct_init", DIRECT_INITS)
         one_of(self, "method", METHODS)
         one_of(self, "scenario", SCENARIOS)
         at_least(self, 1, "num_tasks", "target_hidden", "iterations", "batch_size",
@@ -299,7 +311,8 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
         lookahead=params.get("lookahead", config.lookahead), targets=config.targets,
         reg_tasks_per_step=config.reg_tasks_per_step,
         task_inference=_task_inference(config, method, "method" in params),
-        max_eval_examples=config.max_eval_examples, eval_during=config.eval_during, seed=seed,
+        max_eval_examples=config.max_eval_examples, eval_during=config.eval_during,
+        direct_init=config.direct_init, seed=seed,
         replay=replay_config(config, method, parse_sizes))
     return target, hnet, train
 
@@ -349,7 +362,8 @@ PRESETS = {
         chunk_embedding_sizes=(8, 16), hnet_hidden_choices=("10x10", "25x25"), num_chunks=8,
         hnet_hidden="25x25", lr=1e-3, lr_low=3e-4),
     "paper": HyperCLConfig(n_trials=40, cpus_per_trial=2.0, chunk_size=78000, beta_output=0.1,
-                           lookahead=True, hnet_init="xavier", replay_enc_hidden="1000x1000",
+                           lookahead=True, hnet_init="xavier", direct_init="xavier",
+                           replay_enc_hidden="1000x1000",
                            replay_hnet_hidden="25x25", replay_chunk_size=85000,
                            replay_chunk_embedding_size=8, replay_task_embedding_size=24),
 }

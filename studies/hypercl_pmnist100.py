@@ -14,8 +14,9 @@ tested after the code migration"):
 - hypernetwork 200,250,350 with ReLU, chunk size 7500 (404 chunks), chunk embeddings of 12,
   task embeddings of 128: ``class_hnet_arch``, ``class_hnet_act``, ``class_hyper_chunks``,
   ``class_emb_size``, ``class_temb_size``; 2,816,448 trainable parameters (compression 0.930).
-- every hypernetwork weight matrix Xavier-uniform, biases zero, embeddings N(0, 1)
-  (``hnet_init = "xavier"``; ``mnist/train_utils.py``, ``generate_classifier``).
+- every weight matrix Xavier-uniform, biases zero, embeddings N(0, 1): the hypernetwork's
+  (``hnet_init = "xavier"``) and those of a network trained directly (``direct_init``);
+  ``mnist/train_utils.py``, ``generate_classifier``.
 - beta_output 0.01 (``class_beta``), look-ahead on (``no_lookahead = False``), every earlier
   task regularised, stored targets.
 - 5000 iterations of batch 128 a task, Adam 1e-4 (``n_iter``, ``batch_size``, ``class_lr``,
@@ -38,9 +39,9 @@ from studies.hypercl_pmnist import HyperCLConfig
 
 AUTHORS: dict = dict(
     benchmark="pmnist", num_tasks=100, target_hidden=(1000, 1000), hnet_hidden="200x250x350",
-    hnet_init="xavier", hnet_activation="relu", chunk_size=7500, num_chunks=404,
-    chunk_embedding_size=12, task_embedding_size=128, beta_output=0.01, lookahead=True,
-    lr=1e-4, n_trials=1,
+    hnet_init="xavier", direct_init="xavier", hnet_activation="relu", chunk_size=7500,
+    num_chunks=404, chunk_embedding_size=12, task_embedding_size=128, beta_output=0.01,
+    lookahead=True, lr=1e-4, n_trials=1,
     hnet_hidden_choices=("200x250x350",), chunk_counts=(404,), chunk_embedding_sizes=(12,),
     task_embedding_sizes=(128,))
 

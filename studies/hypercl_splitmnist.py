@@ -19,7 +19,9 @@ authors' SplitMNIST setting (``chrhenning/hypercl``, ``mnist/train_args_default.
   ``class_emb_size``, ``class_temb_size``.
 - beta_output 0.01: ``class_beta = 0.01``; lookahead on: ``no_lookahead = False``.
 - hnet_init xavier: Xavier-uniform weights, zero biases, embeddings N(0, 1)
-  (``mnist/train_utils.py``, ``generate_classifier``).
+  (``mnist/train_utils.py``, ``generate_classifier``); direct_init xavier: the same for the
+  networks trained directly (the baselines' target; the VAE's encoder in
+  ``mnist/replay/train_utils_replay.py``, ``generate_replay_networks``).
 - targets stored, all earlier tasks regularised: ``train_args.py`` defaults.
 
 and for the replay VAE (the HyperCLConfig defaults): encoder 400,400 (``enc_fc_arch``), latent
@@ -52,8 +54,8 @@ PRESETS = {
         task_embedding_sizes=(24, 48, 96), chunk_embedding_sizes=(24, 48, 96),
         hnet_hidden_choices=("10x10", "25x25", "50x50"), num_chunks=12, chunk_size=42000,
         hnet_hidden="10x10", task_embedding_size=96, chunk_embedding_size=96,
-        beta_output=0.01, lookahead=True, hnet_activation="relu", hnet_init="xavier", lr=1e-3,
-        cpus_per_trial=2.0),
+        beta_output=0.01, lookahead=True, hnet_activation="relu", hnet_init="xavier",
+        direct_init="xavier", lr=1e-3, cpus_per_trial=2.0),
 }
 
 SPEC = dataclasses.replace(

@@ -19,6 +19,7 @@ from hnet_core.models.convnets import (
     paper_parameter_count,
 )
 from hnet_core.models.hypercl import (
+    DIRECT_INITS,
     HNET_INITS,
     ChunkedHyperMLP,
     HyperMLPConfig,
@@ -56,6 +57,7 @@ __all__ = [
     "CharLM",
     "CharLMConfig",
     "ChunkedHyperMLP",
+    "DIRECT_INITS",
     "FrozenTargets",
     "GateLayerNorm",
     "HNET_INITS",

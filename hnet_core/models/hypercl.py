@@ -116,12 +116,24 @@ def split_weights(flat: torch.Tensor, shapes: Sequence[Sequence[int]]) -> list[t
     return [part.view(*s) for part, s in zip(flat.split(sizes), shapes, strict=True)]
 
 
-def init_target_weights(shapes: Sequence[Sequence[int]]) -> list[torch.Tensor]:
-    """He (fan-in) weights and zero biases for a target network trained directly."""
+#: Initialisations of a network trained directly (not generated): ``he`` (ours: He-normal,
+#: fan-in) or ``xavier`` (the authors': every weight matrix Xavier-uniform, in
+#: ``mnist/train_utils.py`` ``generate_classifier`` and ``mnist/replay/train_utils_replay.py``
+#: ``generate_replay_networks``); biases zero in both.
+DIRECT_INITS = ("he", "xavier")
+
+
+def init_target_weights(shapes: Sequence[Sequence[int]], init: str = "he"
+                        ) -> list[torch.Tensor]:
+    """Weights (one of :data:`DIRECT_INITS`) and zero biases for a network trained directly."""
+    if init not in DIRECT_INITS:
+        raise ValueError(f"unknown init {init!r}; expected one of {', '.join(DIRECT_INITS)}")
     weights = []
     for shape in shapes:
         if len(shape) == 1:
             weights.append(torch.zeros(shape))
+        elif init == "xavier":
+            weights.append(nn.init.xavier_uniform_(torch.empty(shape)))
         else:
             fan_in = math.prod(shape[1:])
             weights.append(torch.randn(shape) * math.sqrt(2.0 / fan_in))

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hnet_core.models.hypercl import (
+    DIRECT_INITS,
     HNET_INITS,
     ChunkedHyperMLP,
     HyperMLPConfig,
@@ -43,6 +44,8 @@ class ReplayVAEConfig:
 
     Attributes:
         enc_hidden, dec_hidden: hidden sizes of the encoder and the decoder (ReLU).
+        enc_init: the encoder's initialisation
+            (:data:`hnet_core.models.hypercl.DIRECT_INITS`).
         latent_size: ``Z``.
         hnet_hidden, hnet_activation, hnet_init: the decoder hypernetwork's MLP and its
             initialisation (:data:`hnet_core.models.hypercl.HNET_INITS`).
@@ -52,6 +55,7 @@ class ReplayVAEConfig:
     """
 
     enc_hidden: tuple[int, ...] = (400, 400)
+    enc_init: str = "he"
     dec_hidden: tuple[int, ...] = (250, 350)
     latent_size: int = 100
     hnet_hidden: tuple[int, ...] = (10, 10)
@@ -74,6 +78,9 @@ class ReplayVAEConfig:
             raise ValueError(f"replay beta must be >= 0, got {self.beta}")
         if not self.lr > 0:
             raise ValueError(f"replay lr must be > 0, got {self.lr}")
+        if self.enc_init not in DIRECT_INITS:
+            raise ValueError(f"unknown replay enc_init {self.enc_init!r}; expected one of "
+                             f"{', '.join(DIRECT_INITS)}")
         if self.hnet_init not in HNET_INITS:
             raise ValueError(f"unknown replay hnet_init {self.hnet_init!r}; expected one of "
                              f"{', '.join(HNET_INITS)}")
@@ -99,8 +106,9 @@ class ReplayVAE(nn.Module):
         super().__init__()
         self.config, self.in_features = config, in_features
         self.encoder = TargetMLP(in_features, config.enc_hidden, 2 * config.latent_size)
+        shapes = self.encoder.param_shapes
         self.encoder_weights = nn.ParameterList(
-            nn.Parameter(w) for w in init_target_weights(self.encoder.param_shapes))
+            nn.Parameter(w) for w in init_target_weights(shapes, config.enc_init))
         self.decoder = TargetMLP(config.latent_size, config.dec_hidden, in_features)
         self.hnet = ChunkedHyperMLP(config.hnet_config(num_tasks), self.decoder.num_params)
 

@@ -133,7 +133,8 @@ class TaskInferenceLearner(HnetLearner):
         self.tir = TargetMLP(in_features, tir_hidden, num_tasks)
         device = hnet.out_weight.device
         self.tir_weights = [nn.Parameter(w.to(device))
-                            for w in init_target_weights(self.tir.param_shapes)]
+                            for w in init_target_weights(self.tir.param_shapes,
+                                                         config.direct_init)]
 
     def trainable(self) -> int:
         """The hypernetwork, the task-inference network and the whole replay model."""

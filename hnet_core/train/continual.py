@@ -23,6 +23,7 @@ from torch import nn
 
 from hnet_core.data.mnist import Task, TaskSplit
 from hnet_core.models.hypercl import (
+    DIRECT_INITS,
     ChunkedHyperMLP,
     HyperMLPConfig,
     TargetNetConfig,
@@ -72,6 +73,9 @@ class ContinualTrainConfig:
             matrix); False: only the task just learned, and every task after the last (the
             matrix's diagonal and last row, which final and during accuracy and backward
             transfer need; a long sequence then costs T evaluations, not T²/2).
+        direct_init: the initialisation of the networks trained directly (the baselines' and
+            HNET+R's target, HNET+TIR's task-inference network), one of
+            :data:`hnet_core.models.hypercl.DIRECT_INITS`.
         seed: seeds parameters, batches and subsampling.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
         replay: the replay VAE of ``hnet_r`` and ``hnet_tir`` (ignored by the others).
@@ -93,6 +97,7 @@ class ContinualTrainConfig:
     eval_batch_size: int = 1000
     max_eval_examples: int | None = None
     eval_during: bool = True
+    direct_init: str = "he"
     seed: int = 0
     device: str = "auto"
     replay: ReplayVAEConfig = ReplayVAEConfig()
@@ -104,6 +109,9 @@ class ContinualTrainConfig:
         if self.task_inference and self.scenario != 1 and self.method not in scenarios.INFERRING:
             raise ValueError(f"task_inference picks a task's head; {self.method} has one head "
                              f"in scenario {self.scenario}")
+        if self.direct_init not in DIRECT_INITS:
+            raise ValueError(f"unknown direct_init {self.direct_init!r}; expected one of "
+                             f"{', '.join(DIRECT_INITS)}")
         if self.targets not in ("stored", "frozen"):
             raise ValueError(f"targets must be stored or frozen, got {self.targets!r}")
         checks.at_least(self, 1, "iterations", "batch_size", "eval_batch_size", "ewc_samples",
@@ -202,7 +210,8 @@ def build_learner(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
             return TaskInferenceLearner(target, hnet, config, layout, replay, len(tasks),
                                         target_config.hidden)
         return HnetLearner(target, hnet, config, layout)
-    weights = [nn.Parameter(w.to(device)) for w in init_target_weights(target.param_shapes)]
+    weights = [nn.Parameter(w.to(device))
+               for w in init_target_weights(target.param_shapes, config.direct_init)]
     if replay is not None:
         return ReplayLearner(target, weights, config, layout, replay)
     return DirectLearner(target, weights, config, layout)

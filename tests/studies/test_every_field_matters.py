@@ -38,6 +38,7 @@ OTHER_VALUES: dict[str, Any] = {
     "targets": lambda c, v: "frozen" if v == "stored" else "stored",
     "hnet_activation": lambda c, v: "relu" if v == "elu" else "elu",
     "hnet_init": lambda c, v: "xavier" if v == "he_hidden" else "he_hidden",
+    "direct_init": lambda c, v: "xavier" if v == "he" else "he",
     "hnet_hidden": lambda c, v: f"{v}x3",
     "replay_enc_hidden": lambda c, v: f"{v}x3",
     "replay_dec_hidden": lambda c, v: "7x7" if v is None else None,

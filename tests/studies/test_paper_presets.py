@@ -14,6 +14,8 @@ from studies._runner.registry import load_study
 HA = "Ha et al. 2017"
 HYPERCL = "chrhenning/hypercl mnist/train_args_default.py"
 HYPERCL_INIT = "chrhenning/hypercl mnist/train_utils.py, generate_classifier: xavier_uniform_"
+HYPERCL_DIRECT_INIT = (f"{HYPERCL_INIT}; mnist/replay/train_utils_replay.py, "
+                       "generate_replay_networks: xavier_uniform_")
 
 PAPER_SETTINGS = [
     # static_hnet_mnist: Ha et al. 2017, sec. 4.1 and appendix A.3.1
@@ -68,6 +70,7 @@ PAPER_SETTINGS = [
     ("hypercl_pmnist", "chunk_size", 78000, f"{HYPERCL}: class_hyper_chunks 78000"),
     ("hypercl_pmnist", "num_chunks", 28, "ceil(2,126,100 / 78000)"),
     ("hypercl_pmnist", "hnet_init", "xavier", HYPERCL_INIT),
+    ("hypercl_pmnist", "direct_init", "xavier", HYPERCL_DIRECT_INIT),
     ("hypercl_pmnist", "targets", "stored", f"{HYPERCL}: online_target_computation off"),
     ("hypercl_pmnist", "reg_tasks_per_step", None, "train_args.py: hnet_reg_batch_size -1"),
     ("hypercl_pmnist", "replay_enc_hidden", "1000x1000", f"{HYPERCL}: enc_fc_arch 1000,1000"),
@@ -106,6 +109,7 @@ PAPER_SETTINGS = [
     ("hypercl_splitmnist", "replay_beta", None, f"{HYPERCL}: rp_beta 0.01 R; 0.05 TIR"),
     ("hypercl_splitmnist", "replay_lr", None, f"{HYPERCL}: enc_lr = dec_lr = 0.001"),
     ("hypercl_splitmnist", "hnet_init", "xavier", HYPERCL_INIT),
+    ("hypercl_splitmnist", "direct_init", "xavier", HYPERCL_DIRECT_INIT),
     # hypercl_pmnist100: _set_default_permuted and its num_tasks >= 100 branch
     ("hypercl_pmnist100", "benchmark", "pmnist", f"{HYPERCL}: permutedMNIST"),
     ("hypercl_pmnist100", "num_tasks", 100, f"{HYPERCL}: num_tasks >= 100"),
@@ -122,6 +126,7 @@ PAPER_SETTINGS = [
     ("hypercl_pmnist100", "chunk_size", 7500, f"{HYPERCL}: class_hyper_chunks 7500"),
     ("hypercl_pmnist100", "num_chunks", 404, "ceil(3,027,000 / 7500)"),
     ("hypercl_pmnist100", "hnet_init", "xavier", HYPERCL_INIT),
+    ("hypercl_pmnist100", "direct_init", "xavier", HYPERCL_DIRECT_INIT),
     ("hypercl_pmnist100", "reg_tasks_per_step", None, "train_args.py: hnet_reg_batch_size -1"),
     ("hypercl_pmnist100", "eval_during", True, "the whole accuracy matrix"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -82,9 +83,28 @@ def test_bad_configs_are_refused():
                             ({"targets": "cached"}, "targets must be stored or frozen"),
                             ({"beta_output": -1.0}, "beta_output must be finite and >= 0"),
                             ({"reg_tasks_per_step": 0}, "reg_tasks_per_step must be >= 1"),
-                            ({"ewc_gamma": 0.0}, "ewc_gamma must be in")]:
+                            ({"ewc_gamma": 0.0}, "ewc_gamma must be in"),
+                            ({"direct_init": "glorot"}, "unknown direct_init 'glorot'")]:
         with pytest.raises(ValueError, match=message):
             ContinualTrainConfig(**fields)
+
+
+@pytest.mark.parametrize("method", ["finetune", "hnet_tir"])
+def test_directly_trained_networks_take_the_configured_init(method):
+    """``direct_init`` reaches the baselines' target and HNET+TIR's task-inference network:
+    Xavier-uniform weights lie within the bound sqrt(6 / (fan_in + fan_out)); He-normal ones
+    (fan-in 784) pass it."""
+    probe = [Task("probe", *(TaskSplit(torch.zeros(1, 784), torch.zeros(1, dtype=torch.long)),)
+                  * 2, num_classes=2)] * 2
+    for init in ("he", "xavier"):
+        torch.manual_seed(0)
+        config = ContinualTrainConfig(method=method, scenario=1 if method == "finetune" else 3,
+                                      direct_init=init, device="cpu")
+        learner = build_learner(TargetNetConfig(hidden=(400,)), HNET, config, probe,
+                                torch.device("cpu"))
+        first = (learner.params if method == "finetune" else learner.tir_weights)[0].detach()
+        bound = math.sqrt(6 / sum(first.shape))
+        assert (first.abs().max() <= bound) == (init == "xavier")
 
 
 def _two_vector_task(name: str, first: torch.Tensor, second: torch.Tensor, n_first: int,
