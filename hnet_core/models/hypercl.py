@@ -15,14 +15,15 @@ computation relies on (:mod:`hnet_core.models.output_regularizer`). Initialisati
 either ``xavier`` (Xavier-uniform, every layer: the authors' ``mnist/train_utils.py``,
 ``generate_classifier``) or ``he_hidden`` (He-normal hidden layers, Xavier-uniform output: ours,
 the default). He keeps the hidden activations' second moment near 1, so ``he_hidden``
-generates larger weights than ``xavier`` (PermutedMNIST-100's hypernetwork: std 0.28 against
-0.08; a ReLU layer of fan-in 1024 would start at 0.044).
+generates larger weights than ``xavier`` (PermutedMNIST-100's first generated layer: std 0.28
+to 0.38 against 0.07 to 0.09 over five initialisations; a ReLU layer of fan-in 1024 would start
+at 0.044).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -35,6 +36,12 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 #: Weight initialisations of a hypernetwork (see the module docstring).
 HNET_INITS = ("he_hidden", "xavier")
+
+
+def check_one_of(value: str, choices: Collection[str], what: str) -> None:
+    """Raise ValueError naming ``what`` and the choices unless ``value`` is one of them."""
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}")
 
 
 def _numel(shapes: Sequence[Sequence[int]]) -> int:
@@ -126,8 +133,7 @@ DIRECT_INITS = ("he", "xavier")
 def init_target_weights(shapes: Sequence[Sequence[int]], init: str = "he"
                         ) -> list[torch.Tensor]:
     """Weights (one of :data:`DIRECT_INITS`) and zero biases for a network trained directly."""
-    if init not in DIRECT_INITS:
-        raise ValueError(f"unknown init {init!r}; expected one of {', '.join(DIRECT_INITS)}")
+    check_one_of(init, DIRECT_INITS, "init")
     weights = []
     for shape in shapes:
         if len(shape) == 1:
@@ -170,12 +176,8 @@ class HyperMLPConfig:
             raise ValueError(f"hidden sizes must be >= 1, got {self.hidden}")
         if self.chunk_size is not None and not self.chunk_size >= 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; expected one of "
-                             f"{', '.join(ACTIVATIONS)}")
-        if self.init not in HNET_INITS:
-            raise ValueError(f"unknown init {self.init!r}; expected one of "
-                             f"{', '.join(HNET_INITS)}")
+        check_one_of(self.activation, ACTIVATIONS, "activation")
+        check_one_of(self.init, HNET_INITS, "init")
 
 
 class ChunkedHyperMLP(nn.Module):

@@ -33,6 +33,7 @@ from hnet_core.models.hypercl import (
     ChunkedHyperMLP,
     HyperMLPConfig,
     TargetMLP,
+    check_one_of,
     init_target_weights,
     split_weights,
 )
@@ -78,12 +79,8 @@ class ReplayVAEConfig:
             raise ValueError(f"replay beta must be >= 0, got {self.beta}")
         if not self.lr > 0:
             raise ValueError(f"replay lr must be > 0, got {self.lr}")
-        if self.enc_init not in DIRECT_INITS:
-            raise ValueError(f"unknown replay enc_init {self.enc_init!r}; expected one of "
-                             f"{', '.join(DIRECT_INITS)}")
-        if self.hnet_init not in HNET_INITS:
-            raise ValueError(f"unknown replay hnet_init {self.hnet_init!r}; expected one of "
-                             f"{', '.join(HNET_INITS)}")
+        check_one_of(self.enc_init, DIRECT_INITS, "replay enc_init")
+        check_one_of(self.hnet_init, HNET_INITS, "replay hnet_init")
 
     def hnet_config(self, num_tasks: int) -> HyperMLPConfig:
         return HyperMLPConfig(num_tasks=num_tasks, task_embedding_size=self.task_embedding_size,

@@ -28,6 +28,7 @@ from hnet_core.models.hypercl import (
     HyperMLPConfig,
     TargetNetConfig,
     build_target,
+    check_one_of,
     init_target_weights,
 )
 from hnet_core.models.replay_vae import ReplayVAE, ReplayVAEConfig
@@ -109,9 +110,7 @@ class ContinualTrainConfig:
         if self.task_inference and self.scenario != 1 and self.method not in scenarios.INFERRING:
             raise ValueError(f"task_inference picks a task's head; {self.method} has one head "
                              f"in scenario {self.scenario}")
-        if self.direct_init not in DIRECT_INITS:
-            raise ValueError(f"unknown direct_init {self.direct_init!r}; expected one of "
-                             f"{', '.join(DIRECT_INITS)}")
+        check_one_of(self.direct_init, DIRECT_INITS, "direct_init")
         if self.targets not in ("stored", "frozen"):
             raise ValueError(f"targets must be stored or frozen, got {self.targets!r}")
         checks.at_least(self, 1, "iterations", "batch_size", "eval_batch_size", "ewc_samples",
