@@ -25,6 +25,7 @@ from typing import Any, cast
 import ray
 
 from studies._runner.config import ConfigError
+from studies._runner.machine import cpu_model
 from studies._runner.spec import TrialFunction
 
 _AUTH_NOTICE_LOGGER = "ray._private.authentication.authentication_token_setup"
@@ -171,6 +172,7 @@ class SeedWorker:
 
     def __init__(self) -> None:
         self._device = _device()  # fixed for the actor's life: its GPUs do not change
+        self._cpu_model = cpu_model()
         self._stopped: set[int] = set()
         self._last_ended = -1  # runs come in the order of their ids (one caller at a time)
 
@@ -181,7 +183,7 @@ class SeedWorker:
                 return
             _limit_threads(threads)
             yield {"node_id": ray.get_runtime_context().get_node_id(),
-                   "device": self._device, "threads": threads}
+                   "device": self._device, "cpu_model": self._cpu_model, "threads": threads}
             for metrics in trial_fn(config, params, seed):
                 if run_id in self._stopped:
                     return
@@ -217,9 +219,10 @@ class SeedRun:
     worker_died: bool = False
 
     def next(self) -> dict | None:
-        """The seed's next output (first where it runs: ``node_id``, ``device``, ``threads``;
-        then the trial function's per-epoch metrics), None once it has ended. Raises what the
-        trial raised (a ``RayTaskError``) or ``RayActorError`` when its worker died."""
+        """The seed's next output (first where it runs: ``node_id``, ``device``, ``cpu_model``,
+        ``threads``; then the trial function's per-epoch metrics), None once it has ended.
+        Raises what the trial raised (a ``RayTaskError``) or ``RayActorError`` when its worker
+        died."""
         try:
             return ray.get(next(self.stream))
         except StopIteration:

@@ -4,9 +4,10 @@ Under ``<results>/<study name>/``:
 
 - ``trials.parquet``: one row per finished trial and seed: study, trial, state, ``param_*``,
   seed, trainable-parameter count, ``value_*`` (the trial's objective values), ``final_*`` (that
-  seed's last-epoch metrics), error, wall time, device and Ray node of the seed's task, when
-  it started and ended (``started_at``, ``ended_at``: the driver's clock, UTC), git
-  commit (and ``git_dirty``: tracked files differed from it) and package versions.
+  seed's last-epoch metrics), error, wall time, device, CPU model (``cpu_model``: ``AMD EPYC,
+  2 cores``) and Ray node of the seed's task, when it started and ended (``started_at``,
+  ``ended_at``: the driver's clock, UTC), git commit (and ``git_dirty``: tracked files differed
+  from it) and package versions.
 - ``epochs.parquet``: long format, one row per (trial, seed, epoch, metric): study, trial, seed,
   epoch, split (train/valid/test, or empty), metric, value.
 - ``acc_matrix.parquet`` (continual-learning studies, whose epochs report ``acc_task_<j>``):
@@ -103,7 +104,8 @@ def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial, objectives: lis
         final = finals.get(str(seed), {})
         task = record.get("tasks", {}).get(str(seed), {})
         row = dict(base, seed=seed, trainable_params=final.get("params"),
-                   device=task.get("device"), node_id=task.get("node_id"),
+                   device=task.get("device"), cpu_model=task.get("cpu_model"),
+                   node_id=task.get("node_id"),
                    started_at=_when(task.get("started_at")), ended_at=_when(task.get("ended_at")))
         row.update({f"final_{k}": v for k, v in final.items() if k not in ("epoch", "params")})
         rows.append(row)

@@ -28,7 +28,8 @@ def test_smoke_study_end_to_end(runner):
     assert sorted(trials.seed.unique()) == [1, 2] and len(trials) == 8
     assert {"param_x", "value_valid_loss", "trainable_params", "final_valid_loss", "git_commit",
             "git_dirty",
-            "version_torch", "wall_time_s", "device"} <= set(trials.columns)
+            "version_torch", "wall_time_s", "device", "cpu_model"} <= set(trials.columns)
+    assert trials.cpu_model.str.endswith(f", {os.cpu_count()} cores").all()
     epochs = runner.epochs("synthetic-smoke")
     assert len(epochs) == 4 * 2 * 3 * 3  # trials x seeds x epochs x metrics
     assert set(epochs.split) == {"train", "valid", ""}

@@ -11,6 +11,7 @@ import pytest
 
 from studies._runner import ray_backend
 from studies._runner.driver import Driver, RunSettings
+from studies._runner.machine import cpu_model
 from studies._runner.progress import Progress
 from studies._runner.results import ResultsWriter, trial_record
 from studies._runner.storage import open_storage
@@ -47,6 +48,7 @@ def test_torch_in_a_task_uses_the_task_cpus(local_ray, order):
         workers.release([run])
         workers.close()
         assert placement["device"] == "cpu" and end is None
+        assert placement["cpu_model"] == cpu_model()  # the node's CPU, for the results
         assert metrics["threads"] == placement["threads"] == int(cpus)
 
 
