@@ -49,7 +49,8 @@ METRIC_MEANINGS = {
     "valid_error": "validation error in % at the last epoch",
     "test_bpc": "test bits per character at the last epoch",
     "valid_bpc": "validation bits per character at the last epoch",
-    "final_acc": "mean test accuracy in % over all tasks after the last one, task given",
+    "final_acc": "mean test accuracy in % over all tasks after the last one, in the trial's "
+                 "scenario (CL1: the task given; CL2, CL3: not given)",
 }
 
 

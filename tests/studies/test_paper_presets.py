@@ -158,11 +158,16 @@ def test_paper_preset_holds_the_published_value(study, field, value, source):
 
 def test_the_ablations_paper_presets_are_their_studies():
     for ablation, study in (("hyperlstm_ablation", "hyperlstm_ptb"),
-                            ("hypercl_ablation", "hypercl_splitmnist")):
+                            ("hypercl_ablation", "hypercl_splitmnist"),
+                            ("hypercl_scenarios", "hypercl_splitmnist")):
         ours, theirs = (load_study(n).presets["paper"] for n in (ablation, study))
         for field, _value, _source in [r[1:] for r in PAPER_SETTINGS if r[0] == study]:
             if field not in load_study(ablation).unused_fields:
                 assert getattr(ours, field) == getattr(theirs, field), (ablation, field)
+    scenarios = load_study("hypercl_scenarios").presets["paper"]
+    # Table 1: means over seeds, with the task-inference accuracy the CL2/CL3 cells need
+    assert (scenarios.seeds, scenarios.task_inference, scenarios.n_trials) == ((1, 2, 3), True,
+                                                                               15)
 
 
 def _grid_trials(study: str) -> list[dict]:
@@ -184,6 +189,9 @@ def test_the_grid_at_the_paper_preset_runs_the_papers_configurations():
     assert ptb == [{"cell": "ln_hyperlstm", "embedding_size": 4, "hyper_size": 128,
                     "input_keep_prob": 0.9, "output_keep_prob": 0.9,
                     "recurrent_keep_prob": 0.9, "lr": 1e-3}]
+    ptb_spec = load_study("hyperlstm_ptb")
+    ptb_train = ptb_spec.trial_configs(ptb_spec.presets["paper"], ptb[0], 0)[1]
+    assert ptb_train.grad_clip == 1.0, f"{HA}, A.3.3: gradient clipping of 1.0"
     mnist = sorted(_grid_trials("static_hnet_mnist"), key=lambda p: p["generated"])
     assert mnist == [{"generated": False, "lr": 1e-3},
                      {"generated": True, "embedding_size": 4, "hidden_size": 4, "lr": 1e-3}]
@@ -191,7 +199,8 @@ def test_the_grid_at_the_paper_preset_runs_the_papers_configurations():
     assert sorted((p["widen"], p["generated"]) for p in cifar) == [
         (1, False), (1, True), (2, False), (2, True)]
     assert all("lr" not in p for p in cifar)  # the recipes fix it
-    for study, chunks in (("hypercl_pmnist", 28), ("hypercl_splitmnist", 12)):
+    for study, chunks in (("hypercl_pmnist", 28), ("hypercl_splitmnist", 12),
+                          ("hypercl_pmnist100", 404)):
         (point,) = _grid_trials(study)
         spec = load_study(study)
         _target, hnet, train = spec.trial_configs(spec.presets["paper"], point, 0)[:3]
