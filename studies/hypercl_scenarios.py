@@ -21,7 +21,7 @@ reported, 3 seeds (smoke: 1) and, at the quick preset, 300 iterations a task ins
 The paper preset's settings, each with its source, are ``hypercl_splitmnist``'s (the table in
 its docstring; ``tests/studies/test_paper_presets.py`` holds this study to them), the replay
 VAE's the authors' per method (:mod:`studies._hypercl_replay`). Ours, not the authors', and not
-fields: replayed and current losses weighted ``1/(t+1)`` and ``t/(t+1)``, and a decoder
+fields: current and replayed losses weighted ``1/(t+1)`` and ``t/(t+1)``, and a decoder
 conditioned on the task only through its generated weights (their ``conditional_replay`` also
 feeds it the task).
 """

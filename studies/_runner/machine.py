@@ -1,7 +1,7 @@
 """What a seed ran on, for the results' provenance: the node's CPU model and core count.
 
 Read where the seed runs (a Ray worker), so a cluster's trials each name their own node's CPU.
-Only the standard library: the driver, a worker and a benchmark can all call it cheaply.
+Only the standard library, and read once per worker (its actor's start), not per seed.
 """
 
 from __future__ import annotations
