@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import optuna
 
-from hnet_core.data import load_mnist, permuted_mnist, resolve_all, split_mnist
+from hnet_core.data import resolve_all
 from hnet_core.models import (
     DIRECT_INITS,
     HNET_INITS,
@@ -71,6 +71,7 @@ from hnet_core.train import (
 )
 from studies import (
     DERIVED_FROM,
+    MAY_BE_EMPTY,
     ConfigError,
     Direction,
     StudyConfig,
@@ -80,6 +81,15 @@ from studies import (
     search_range,
 )
 from studies._hypercl_replay import replay_config
+from studies._hypercl_tasks import (
+    check_tasks,
+    digit_groups,
+    hnet_method,
+    load_tasks,
+    scenarios_run,
+    task_classes,
+    trial_cell,
+)
 from studies.static_hnet_mnist import MNIST_FILES
 
 
@@ -100,7 +110,10 @@ class HyperCLConfig(StudyConfig):
     ``--set epochs`` is refused):
 
     benchmark: ``pmnist`` (PermutedMNIST, 32x32-padded) or ``splitmnist``.
-    num_tasks: tasks of the sequence (SplitMNIST has at most 5).
+    num_tasks: tasks of the sequence (SplitMNIST has at most one per group of digits).
+    split_digits: SplitMNIST's tasks, the digits of each (default the paper's 01,23,45,67,89;
+        e.g. ``01234,56789`` for two 5-way tasks); tasks of different class counts run in
+        scenario 1 only (heads of the largest count). PermutedMNIST does not use it.
     target_hidden: the target MLP's hidden sizes; its heads follow the scenario.
     iterations, batch_size: training steps per task and their batch size.
     max_eval_examples: test examples per task and evaluation (None: all).
@@ -109,6 +122,11 @@ class HyperCLConfig(StudyConfig):
     scenario: 1 (task given), 2 (not given; one shared head) or 3 (not given; class-
         incremental); ``method`` must fit it (``hnet`` needs the task, ``hnet_ent`` infers it).
     method, lookahead, targets, reg_tasks_per_step: see ContinualTrainConfig.
+    scenario_choices, method_choices: scenarios and methods searched (and the grid's) in
+        place of ``scenario`` and ``method``; empty: the fixed ones. In a trial that varies
+        either, ``hnet`` and ``hnet_ent`` both mean the hypernetwork without replay (HNET with
+        the task given, HNET+ENT without) and ``hnet_tir`` with the task given is HNET, so
+        every scenario x method pair runs; a baseline then reports no task inference.
     task_inference: also report HNET+ENT task-inference accuracy (``task_inference_acc``);
         in scenarios 2 and 3 only the methods that infer the task report it: a baseline's one
         head gives no task to infer, so a config naming one is refused, and a grid that
@@ -137,6 +155,7 @@ class HyperCLConfig(StudyConfig):
     epochs: int = field(default=10, metadata={DERIVED_FROM: "num_tasks"})
     benchmark: str = "pmnist"
     num_tasks: int = 10
+    split_digits: tuple[str, ...] = ("01", "23", "45", "67", "89")
     target_hidden: tuple[int, ...] = (1000, 1000)
     iterations: int = 5000
     batch_size: int = 128
@@ -148,6 +167,8 @@ class HyperCLConfig(StudyConfig):
     reg_tasks_per_step: int | None = None
     task_inference: bool = False
     eval_during: bool = True
+    scenario_choices: tuple[int, ...] = field(default=(), metadata={MAY_BE_EMPTY: True})
+    method_choices: tuple[str, ...] = field(default=(), metadata={MAY_BE_EMPTY: True})
     task_embedding_sizes: tuple[int, ...] = (12, 24, 48)
     chunk_counts: tuple[int, ...] = (7, 14, 28, 56)
     chunk_embedding_sizes: tuple[int, ...] = (8, 16, 32)
@@ -183,12 +204,17 @@ class HyperCLConfig(StudyConfig):
         one_of(self, "direct_init", DIRECT_INITS)
         one_of(self, "method", METHODS)
         one_of(self, "scenario", SCENARIOS)
+        one_of(self, "method_choices", METHODS)
+        one_of(self, "scenario_choices", SCENARIOS)
+        for name in ("scenario_choices", "method_choices", "split_digits"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{name} names a value twice: {', '.join(map(str, values))}")
         at_least(self, 1, "num_tasks", "target_hidden", "iterations", "batch_size",
                  "max_eval_examples", "reg_tasks_per_step", "task_embedding_sizes",
                  "chunk_counts", "chunk_embedding_sizes", "task_embedding_size", "num_chunks",
                  "chunk_embedding_size", "chunk_size")
-        if self.benchmark == "splitmnist" and self.num_tasks > 5:
-            raise ConfigError(f"SplitMNIST has 5 tasks, got num_tasks={self.num_tasks}")
+        check_tasks(self)
         decoder = () if self.replay_dec_hidden is None else (self.replay_dec_hidden,)
         for text in (*self.hnet_hidden_choices, self.hnet_hidden, self.replay_enc_hidden,
                      *decoder, self.replay_hnet_hidden):
@@ -206,14 +232,35 @@ class HyperCLConfig(StudyConfig):
         if self.epochs != self.num_tasks:
             object.__setattr__(self, "epochs", self.num_tasks)
 
+    def _unused_reasons(self) -> dict[str, str]:
+        reasons = {"split_digits": "PermutedMNIST's tasks are permutations, not digit groups",
+                   "scenario": "scenario_choices names the scenarios searched",
+                   "method": "method_choices names the methods searched"}
+        unused = {"split_digits": self.benchmark == "pmnist",
+                  "scenario": bool(self.scenario_choices),
+                  "method": bool(self.method_choices)}
+        return {name: reason for name, reason in reasons.items() if unused[name]}
+
+    def unused(self) -> tuple[str, ...]:
+        """``split_digits`` on PermutedMNIST; ``scenario`` and ``method`` where their choices
+        are searched."""
+        return tuple(self._unused_reasons())
+
+    def unused_reason(self) -> str:
+        return "; ".join(self._unused_reasons().values())
+
     def _check_chunk_size(self) -> None:
         """A chunk size applies to the trials whose chunk count it gives: refuse one that
-        gives a count no trial has (it would change nothing)."""
+        gives a count no trial has, in any scenario the trials run (it would change
+        nothing)."""
         if self.chunk_size is None:
             return
-        size = target_size(self, hnet_method(self.scenario))
-        count = math.ceil(size / self.chunk_size)
-        if count != self.num_chunks and count not in self.chunk_counts:
+        counts = {}
+        for scenario in scenarios_run(self):
+            size = target_size(self, hnet_method(scenario), scenario)
+            counts[math.ceil(size / self.chunk_size)] = size
+        if not {self.num_chunks, *self.chunk_counts} & set(counts):
+            count, size = next(iter(counts.items()))
             raise ConfigError(
                 f"chunk_size {self.chunk_size} gives {count} chunks of the {size:,} target "
                 f"weights; neither num_chunks ({self.num_chunks}) nor chunk_counts "
@@ -223,11 +270,12 @@ class HyperCLConfig(StudyConfig):
 #: The fields only :func:`search_space` reads: a study that sets these params itself (the
 #: ablations' grids) leaves them unused.
 SEARCH_FIELDS = ("task_embedding_sizes", "chunk_counts", "chunk_embedding_sizes",
-                 "hnet_hidden_choices", "beta_low", "beta_high", "lr_low", "lr_high")
+                 "hnet_hidden_choices", "beta_low", "beta_high", "lr_low", "lr_high",
+                 "scenario_choices", "method_choices")
 
 
 def search_space(trial: optuna.Trial, config: HyperCLConfig) -> dict:
-    return {
+    space = {
         "task_embedding_size": trial.suggest_categorical("task_embedding_size",
                                                          list(config.task_embedding_sizes)),
         "num_chunks": trial.suggest_categorical("num_chunks", list(config.chunk_counts)),
@@ -238,36 +286,37 @@ def search_space(trial: optuna.Trial, config: HyperCLConfig) -> dict:
                                            log=True),
         "lr": trial.suggest_float("lr", config.lr_low, config.lr_high, log=True),
     }
+    if config.scenario_choices:
+        space["scenario"] = trial.suggest_categorical("scenario", list(config.scenario_choices))
+    if config.method_choices:
+        space["method"] = trial.suggest_categorical("method", list(config.method_choices))
+    return space
 
 
 def grid(config: HyperCLConfig) -> dict:
-    return {"task_embedding_size": [config.task_embedding_size],
-            "num_chunks": [config.num_chunks],
-            "chunk_embedding_size": [config.chunk_embedding_size],
-            "hnet_hidden": [config.hnet_hidden], "beta_output": [config.beta_output],
-            "lr": [config.lr]}
+    points = {"task_embedding_size": [config.task_embedding_size],
+              "num_chunks": [config.num_chunks],
+              "chunk_embedding_size": [config.chunk_embedding_size],
+              "hnet_hidden": [config.hnet_hidden], "beta_output": [config.beta_output],
+              "lr": [config.lr]}
+    if config.scenario_choices:
+        points["scenario"] = list(config.scenario_choices)
+    if config.method_choices:
+        points["method"] = list(config.method_choices)
+    return points
 
 
 def _input_size(config: HyperCLConfig) -> int:
     return 1024 if config.benchmark == "pmnist" else 784
 
 
-def _classes(config: HyperCLConfig) -> int:
-    return 10 if config.benchmark == "pmnist" else 2
-
-
-def hnet_method(scenario: int) -> str:
-    """The hypernetwork's method in ``scenario``: ``hnet`` where the task is given, else
-    ``hnet_ent`` (it infers the task)."""
-    return "hnet" if scenario == 1 else "hnet_ent"
-
-
-def target_size(config: HyperCLConfig, method: str | None = None) -> int:
+def target_size(config: HyperCLConfig, method: str | None = None,
+                scenario: int | None = None) -> int:
     """P: the target network's weight count, all heads (the scenario and the method, by
     default the config's, decide them). ValueError when the method does not fit the
     scenario."""
-    layout = head_layout(config.scenario, method or config.method, _classes(config),
-                         config.num_tasks)
+    layout = head_layout(scenario or config.scenario, method or config.method,
+                         max(task_classes(config)), config.num_tasks)
     target = TargetNetConfig(hidden=config.target_hidden)
     return build_target(target, _input_size(config), layout.classes_per_head,
                         layout.num_heads).num_params
@@ -287,8 +336,10 @@ def _task_inference(config: HyperCLConfig, method: str, method_varies: bool) -> 
 
 def trial_configs(config: HyperCLConfig, params: dict, seed: int
                   ) -> tuple[TargetNetConfig, HyperMLPConfig, ContinualTrainConfig]:
-    """The target, hypernetwork and training configs of one trial; the chunk size follows
-    from the chunk count: ``ceil(P / num_chunks)``."""
+    """The target, hypernetwork and training configs of one trial (its scenario and method
+    the config's, or the trial's: :func:`studies._hypercl_tasks.trial_cell`); the chunk size
+    follows from the chunk count: ``ceil(P / num_chunks)``."""
+    config, params = trial_cell(config, params)
     target = TargetNetConfig(hidden=config.target_hidden)
     method = params.get("method", config.method)
     size = target_size(config, method)
@@ -319,15 +370,10 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
 
 def trial_and_data_configs(config: HyperCLConfig, params: dict, seed: int) -> tuple:
     """:func:`trial_configs` and the task sequence read (benchmark, tasks)."""
-    data = {"benchmark": config.benchmark, "num_tasks": config.num_tasks}
+    data: dict = {"benchmark": config.benchmark, "num_tasks": config.num_tasks}
+    if config.benchmark == "splitmnist":
+        data["digits"] = digit_groups(config)[:config.num_tasks]
     return (*trial_configs(config, params, seed), data)
-
-
-def load_tasks(config: HyperCLConfig) -> list:
-    mnist = load_mnist(config.data_dir)
-    if config.benchmark == "pmnist":
-        return permuted_mnist(config.num_tasks, seed=0, pad_to_32=True, mnist=mnist)
-    return split_mnist(mnist=mnist)[:config.num_tasks]
 
 
 def run_trial(config: HyperCLConfig, params: dict, seed: int) -> Iterator[dict]:

@@ -13,10 +13,12 @@ the task is given and HNET+ENT (``hnet_ent``: the task inferred by predictive en
 is not; the baselines and HNET+R (``hnet_r``: the target trained on replay from a
 hypernetwork-protected VAE) get the scenario's heads. HNET+TIR (``hnet_tir``: a task-inference
 network trained on that replay picks the task embedding) infers a task that CL1 gives, so its
-CL1 cell trains and reports HNET, as the paper's CL1 row does. The report draws the
-scenario x method table (mean ± std over seeds) beside the paper's Table 1. The presets are
-those of ``hypercl_splitmnist`` (paper: the authors' SplitMNIST setting) with task inference
-reported, 3 seeds (smoke: 1) and, at the quick preset, 300 iterations a task instead of 600.
+CL1 cell trains and reports HNET, as the paper's CL1 row does (the trial function is
+``hypercl_splitmnist``'s, which maps a cell's method so: ``studies._hypercl_tasks.method_in``).
+The report draws the scenario x method table (mean ± std over seeds) beside the paper's
+Table 1. The presets are those of ``hypercl_splitmnist`` (paper: the authors' SplitMNIST
+setting) with task inference reported, 3 seeds (smoke: 1) and, at the quick preset, 300
+iterations a task instead of 600.
 
 The paper preset's settings, each with its source, are ``hypercl_splitmnist``'s (the table in
 its docstring; ``tests/studies/test_paper_presets.py`` holds this study to them), the replay
@@ -33,7 +35,7 @@ from typing import cast
 
 import optuna
 
-from studies.hypercl_pmnist import SEARCH_FIELDS, HyperCLConfig, hnet_method
+from studies.hypercl_pmnist import SEARCH_FIELDS, HyperCLConfig
 from studies.hypercl_splitmnist import SPEC as SPLIT_SPEC
 
 SCENARIOS = (1, 2, 3)
@@ -47,24 +49,6 @@ def search_space(trial: optuna.Trial, config: HyperCLConfig) -> dict:
 
 def grid(config: HyperCLConfig) -> dict:
     return {"scenario": list(SCENARIOS), "method": list(METHODS)}
-
-
-def cell(config: HyperCLConfig, params: dict) -> tuple[HyperCLConfig, dict]:
-    """The config and trial params of one cell: the scenario set, the hypernetwork's method
-    the one that scenario needs (HNET+TIR's in CL1, where the task is given, is HNET)."""
-    scenario = params["scenario"]
-    method = params["method"]
-    if method == "hnet" or (method == "hnet_tir" and scenario == 1):
-        method = hnet_method(scenario)
-    return dataclasses.replace(config, scenario=scenario), {"method": method}
-
-
-def run_trial(config: HyperCLConfig, params: dict, seed: int):
-    return SPLIT_SPEC.trial(*cell(config, params), seed)
-
-
-def trial_configs(config: HyperCLConfig, params: dict, seed: int) -> tuple:
-    return SPLIT_SPEC.trial_configs(*cell(config, params), seed)
 
 
 def _preset(name: str, seeds: tuple[int, ...], **changes) -> HyperCLConfig:
@@ -81,9 +65,7 @@ SPEC = dataclasses.replace(
              "quick": _preset("quick", (1, 2, 3), iterations=300),
              "paper": _preset("paper", (1, 2, 3))},
     search_space=search_space,
-    trial=run_trial,
     grid=grid,
-    trial_configs=trial_configs,
     sampler="grid",
     pruner="none",
     group_by="method",

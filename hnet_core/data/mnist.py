@@ -5,7 +5,7 @@
   sec. 4.2): task ``k`` applies one fixed random pixel permutation to every image; the first task
   may be left unpermuted, and images may be zero-padded to 32x32 as the hypercl code does.
 - :func:`split_mnist`: SplitMNIST (Zenke et al. 2017): 5 binary tasks, digits 0/1, 2/3, 4/5,
-  6/7, 8/9.
+  6/7, 8/9 (other groupings of the digits on request, e.g. 0-4 / 5-9).
 
 Images come as float32 in [0, 1], flattened to ``[N, D]`` (D = 784, or 1024 when padded).
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,23 +178,41 @@ def _digit_subset(images: torch.Tensor, labels: torch.Tensor, digits: tuple[int,
     return TaskSplit(images[keep], y)
 
 
-def split_mnist(*, relabel: bool = True, data_dir: str | os.PathLike | None = None,
+def check_digit_groups(digits: Sequence[Sequence[int]]) -> None:
+    """ValueError unless ``digits`` are groups of at least two of the digits 0-9, none of them
+    in two groups."""
+    flat = [d for group in digits for d in group]
+    if not digits or any(len(group) < 2 for group in digits):
+        raise ValueError(f"SplitMNIST tasks need two digits or more each, got {digits}")
+    if any(not 0 <= d <= 9 for d in flat) or len(set(flat)) != len(flat):
+        raise ValueError(f"SplitMNIST digits must be 0-9, each in one task only, got {digits}")
+
+
+def split_mnist(digits: Sequence[Sequence[int]] = SPLIT_MNIST_DIGITS, *, relabel: bool = True,
+                data_dir: str | os.PathLike | None = None,
                 mnist: MNIST | None = None) -> list[Task]:
-    """SplitMNIST: 5 tasks of two digits each (0/1, 2/3, 4/5, 6/7, 8/9).
+    """SplitMNIST: by default 5 tasks of two digits each (0/1, 2/3, 4/5, 6/7, 8/9).
 
     Args:
-        relabel: labels within a task become 0 and 1 (task-incremental heads); otherwise the
-            digits themselves are kept.
+        digits: the digits of each task, in task order (e.g. ``((0, 1, 2, 3, 4), (5, 6, 7, 8,
+            9))``); a task's classes are its digits in increasing order.
+        relabel: labels within a task become 0 .. len(digits) - 1 (task-incremental heads);
+            otherwise the digits themselves are kept.
         data_dir: a data root searched first.
         mnist: already loaded arrays (skips loading).
+
+    Raises:
+        ValueError: a task of fewer than two digits, a digit outside 0-9 or in two tasks.
     """
+    check_digit_groups(digits)
     mnist = mnist or load_mnist(data_dir)
     train_x = _flat_images(mnist.train_images, False)
     test_x = _flat_images(mnist.test_images, False)
+    groups = [tuple(sorted(group)) for group in digits]
     return [
-        Task(f"split-{a}{b}",
-             _digit_subset(train_x, mnist.train_labels, (a, b), relabel),
-             _digit_subset(test_x, mnist.test_labels, (a, b), relabel),
-             num_classes=2 if relabel else 10)
-        for a, b in SPLIT_MNIST_DIGITS
+        Task("split-" + "".join(map(str, group)),
+             _digit_subset(train_x, mnist.train_labels, group, relabel),
+             _digit_subset(test_x, mnist.test_labels, group, relabel),
+             num_classes=len(group) if relabel else 10)
+        for group in groups
     ]

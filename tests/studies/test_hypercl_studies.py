@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
+import optuna
 import pandas as pd
 import pytest
 
 import analysis
+from studies._hypercl_tasks import task_classes
+from studies._runner.registry import load_study
 from studies.hypercl_ablation import variant_params, variants
+from studies.hypercl_pmnist import target_size
+
+SMOKE_PARAMS = {"task_embedding_size": 4, "num_chunks": 2, "chunk_embedding_size": 4,
+                "hnet_hidden": "5x5", "beta_output": 0.01, "lr": 1e-3}
 
 
 @pytest.mark.needs_data
@@ -83,3 +91,55 @@ def test_the_ablation_in_the_class_incremental_scenario(runner, data_dir):
     matrix = pd.read_parquet(runner.results / "hypercl_ablation-smoke" / "acc_matrix.parquet")
     assert (matrix.scenario == 3).all()
     assert variant_params("hnet-beta0.1", scenario=3)["method"] == "hnet_ent"
+
+
+def test_searched_scenario_and_method_map_to_the_method_each_scenario_runs():
+    """``hnet`` and ``hnet_ent`` are the hypernetwork without replay in any scenario, HNET+TIR
+    with the task given is HNET; the search space suggests both, the grid lists both."""
+    spec = load_study("hypercl_splitmnist")
+    config = dataclasses.replace(spec.presets["smoke"], scenario_choices=(1, 3),
+                                 method_choices=("hnet", "hnet_tir", "ewc"))
+    assert {"scenario": [1, 3], "method": ["hnet", "hnet_tir", "ewc"]}.items() <= \
+        spec.grid(config).items()
+    for scenario, method, runs in [(1, "hnet", "hnet"), (3, "hnet", "hnet_ent"),
+                                   (1, "hnet_tir", "hnet"), (3, "hnet_tir", "hnet_tir"),
+                                   (3, "ewc", "ewc")]:
+        trial = optuna.trial.FixedTrial({**SMOKE_PARAMS, "scenario": scenario,
+                                         "method": method})
+        params = spec.search_space(trial, config)
+        assert (params["scenario"], params["method"]) == (scenario, method)
+        _, _, train, _ = spec.trial_configs(config, params, 0)
+        assert (train.scenario, train.method) == (scenario, runs)
+        assert train.task_inference == (runs != "ewc")   # a baseline's one head: none
+
+
+def test_digit_groups_set_the_tasks_and_their_heads():
+    spec = load_study("hypercl_splitmnist")
+    config = dataclasses.replace(spec.presets["smoke"], split_digits=("01234", "56789"))
+    assert task_classes(config) == (5, 5)
+    *_, data = spec.trial_configs(config, SMOKE_PARAMS, 0)
+    assert data["digits"] == ((0, 1, 2, 3, 4), (5, 6, 7, 8, 9))
+    # CL1: a 5-way head per task on 784-20; CL3 (a baseline): one head of all 10 classes
+    assert target_size(config) == 784 * 20 + 20 + 2 * (20 * 5 + 5)
+    assert target_size(config, "ewc", 3) == 784 * 20 + 20 + 20 * 10 + 10
+    uneven = dataclasses.replace(config, split_digits=("012", "3456789"))
+    assert task_classes(uneven) == (3, 7)
+    assert target_size(uneven) == 784 * 20 + 20 + 2 * (20 * 7 + 7)    # the largest count
+
+
+@pytest.mark.needs_data
+def test_splitmnist_searches_scenario_and_method_over_5way_tasks(runner, data_dir):
+    done = runner.run("hypercl_splitmnist", "--preset", "smoke", "--data-dir", str(data_dir),
+                      "--set", "split_digits=01234,56789", "--set", "scenario_choices=1,3",
+                      "--set", "method_choices=hnet,ewc", "--sampler", "grid", "--pruner", "none",
+                      "--n-trials", "4")
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials("hypercl_splitmnist-smoke")
+    assert (trials.state == "COMPLETE").all()
+    cells = set(zip(trials.param_scenario, trials.param_method, strict=True))
+    assert cells == {(1, "hnet"), (1, "ewc"), (3, "hnet"), (3, "ewc")}
+    inferred = trials.set_index(["param_scenario", "param_method"]).final_task_inference_acc
+    assert not math.isnan(inferred[(3, "hnet")]) and math.isnan(inferred[(3, "ewc")])
+    matrix = pd.read_parquet(runner.results / "hypercl_splitmnist-smoke" / "acc_matrix.parquet")
+    by_trial = matrix.groupby("trial").scenario.first()
+    assert sorted(by_trial.tolist()) == [1, 1, 3, 3]

@@ -89,6 +89,31 @@ def test_split_mnist_membership(mnist):
         assert set(task.test.labels.tolist()) == {a, b}
 
 
+def test_split_mnist_other_digit_groups(mnist):
+    """Two 5-way tasks (0-4, 5-9), and groups given out of order: a task's classes are its
+    digits in increasing order."""
+    low, high = split_mnist(((0, 1, 2, 3, 4), (9, 5, 6, 7, 8)), mnist=mnist)
+    assert (low.name, high.name) == ("split-01234", "split-56789")
+    assert (low.num_classes, high.num_classes) == (5, 5)
+    assert len(low.train) + len(high.train) == 60000
+    assert set(high.test.labels.tolist()) == {0, 1, 2, 3, 4}
+    digits = mnist.test_labels[torch.isin(mnist.test_labels, torch.tensor([5, 6, 7, 8, 9]))]
+    assert torch.equal(high.test.labels, digits - 5)
+    (odd,) = split_mnist(((1, 3, 7),), relabel=False, mnist=mnist)
+    assert odd.num_classes == 10 and set(odd.train.labels.tolist()) == {1, 3, 7}
+
+
+@pytest.mark.parametrize("digits,message", [
+    (((0,), (1, 2)), "two digits or more each"),
+    ((), "two digits or more each"),
+    (((0, 1), (1, 2)), "each in one task only"),
+    (((0, 10),), "must be 0-9"),
+])
+def test_split_mnist_refuses_bad_digit_groups(digits, message):
+    with pytest.raises(ValueError, match=message):
+        split_mnist(digits, mnist=None, data_dir="/nonexistent")
+
+
 def test_batches_visit_every_example_once(mnist):
     task = split_mnist(mnist=mnist)[4]
     seen = 0
