@@ -18,7 +18,7 @@ from studies import ConfigError
 def digit_groups(config: Any) -> tuple[tuple[int, ...], ...]:
     """SplitMNIST's tasks as digit groups, from ``split_digits`` (``("01234", "56789")``).
     ConfigError for a group that is not digits, of fewer than two, or a digit in two groups."""
-    if not all(group.isdigit() for group in config.split_digits):
+    if not all(group and set(group) <= set("0123456789") for group in config.split_digits):
         raise ConfigError(f"split_digits {','.join(config.split_digits)}: expected groups of "
                           "digits like 01,23,45,67,89")
     groups = tuple(tuple(int(d) for d in group) for group in config.split_digits)

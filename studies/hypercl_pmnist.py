@@ -339,6 +339,7 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
     """The target, hypernetwork and training configs of one trial (its scenario and method
     the config's, or the trial's: :func:`studies._hypercl_tasks.trial_cell`); the chunk size
     follows from the chunk count: ``ceil(P / num_chunks)``."""
+    method_varies = "method" in params  # searched or a grid's, before trial_cell names it
     config, params = trial_cell(config, params)
     target = TargetNetConfig(hidden=config.target_hidden)
     method = params.get("method", config.method)
@@ -361,7 +362,7 @@ def trial_configs(config: HyperCLConfig, params: dict, seed: int
                                                                config.beta_output),
         lookahead=params.get("lookahead", config.lookahead), targets=config.targets,
         reg_tasks_per_step=config.reg_tasks_per_step,
-        task_inference=_task_inference(config, method, "method" in params),
+        task_inference=_task_inference(config, method, method_varies),
         max_eval_examples=config.max_eval_examples, eval_during=config.eval_during,
         direct_init=config.direct_init, seed=seed,
         replay=replay_config(config, method, parse_sizes))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import os
 import sys
 import warnings
@@ -72,11 +73,15 @@ def _data_dir(path: str | None) -> str | None:
 
 def check_search_space(spec: StudySpec, config: StudyConfig, sampler: str,
                        objectives: tuple[str, ...]) -> None:
-    """Sample the search space once in memory and build that trial's configs.
+    """Build the configs of every grid point (``--sampler grid``), or of one sample of the
+    search space (any other sampler), in memory.
 
-    A search space that cannot produce a valid trial is refused before the study exists, so it
-    cannot fill the storage with failed trials.
+    A search space that cannot produce a valid trial, or a grid with a point that cannot run,
+    is refused before the study exists, so it cannot fill the storage with failed trials.
     """
+    if sampler == "grid" and spec.grid is not None:
+        _check_grid_points(spec, config)
+        return
     study = optuna.create_study(sampler=make_sampler(sampler, spec, config, seed=0,
                                                      objectives=len(objectives)),
                                 directions=[spec.metrics[o] for o in objectives])
@@ -87,6 +92,25 @@ def check_search_space(spec: StudySpec, config: StudyConfig, sampler: str,
     except Exception as err:  # any error here means no trial of this config can run
         raise ConfigError(f"{spec.name}: this config's search space gives no valid trial "
                           f"({ray_backend.error_text(err)})") from None
+
+
+def _check_grid_points(spec: StudySpec, config: StudyConfig) -> None:
+    """ConfigError naming the first grid point whose trial cannot be built (by the values the
+    grid varies), and why."""
+    if spec.grid is None:
+        return
+    grid = spec.grid(config)
+    names = list(grid)
+    for values in itertools.product(*(grid[name] for name in names)):
+        point = dict(zip(names, values, strict=True))
+        try:
+            fixed = cast(optuna.Trial, optuna.trial.FixedTrial(point))  # the same suggest_*
+            spec.check_trial(config, spec.search_space(fixed, config))
+        except Exception as err:  # this grid point's trial could not run
+            varied = [f"{name}={point[name]}" for name in names if len(grid[name]) > 1]
+            where = f"grid point {', '.join(varied)}" if varied else "the grid's one point"
+            raise ConfigError(f"{spec.name}: {where} gives no valid trial "
+                              f"({ray_backend.error_text(err)})") from None
 
 
 def objectives_of(spec: StudySpec, args: argparse.Namespace) -> tuple[str, ...]:

@@ -54,6 +54,9 @@ from studies.run import main
     (["hypercl_splitmnist", "--set", "scenario=2"],
      "(ValueError: method hnet needs the task at test time (scenario 1); in scenario 2 the "
      "task is not given: use hnet_ent, which infers it)"),
+    (["hypercl_splitmnist", "--set", "scenario=2", "--sampler", "grid"],
+     "hypercl_splitmnist: the grid's one point gives no valid trial (ValueError: method hnet "
+     "needs the task"),
     (["hypercl_splitmnist", "--set", "scenario=4"], "scenario 4 is not one of 1, 2, 3"),
     (["hypercl_splitmnist", "--set", "method=dgr"], "method 'dgr' is not one of hnet,"),
     (["hypercl_splitmnist", "--set", "method=hnet_tir"],
@@ -66,6 +69,14 @@ from studies.run import main
      "classes; split_digits 012,34,56789 gives tasks of 2, 3, 5 classes"),
     (["hypercl_splitmnist", "--set", "split_digits=0123,456789", "--set", "num_tasks=2",
       "--set", "scenario_choices=1,3"], "scenario 3 shares outputs between tasks"),
+    (["hypercl_scenarios", "--set", "split_digits=012,3456789", "--set", "num_tasks=2"],
+     "hypercl_scenarios: grid point scenario=2, method=hnet gives no valid trial (ConfigError: "
+     "scenario 2 shares outputs between tasks"),
+    (["hypercl_splitmnist", "--set", "scenario_choices=3", "--set", "method=finetune",
+      "--set", "task_inference=true"],
+     "task_inference picks a task's head; finetune has one head in scenario 3"),
+    (["hypercl_splitmnist", "--set", "split_digits=01,2²"],
+     "split_digits 01,2²: expected groups of digits like 01,23,45,67,89"),
     (["hypercl_splitmnist", "--set", "split_digits=01,12"],
      "split_digits 01,12: SplitMNIST digits must be 0-9, each in one task only"),
     (["hypercl_splitmnist", "--set", "split_digits=01234,56789"],
