@@ -1,6 +1,6 @@
 """static_hnet_mnist: the MNIST convnet with a generated second layer (Ha et al. 2017, sec. 4.1).
 
-    python -m studies.run static_hnet_mnist                   # quick preset, ~10 min on 2 cores
+    python -m studies.run static_hnet_mnist                   # quick preset, ~6 min on 2 cores
     python -m studies.run static_hnet_mnist --objectives valid_error     # one objective, pruned
     python -m studies.run static_hnet_mnist --preset paper --sampler grid   # the paper's pair
 
