@@ -14,7 +14,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import optuna
 
@@ -80,7 +80,7 @@ def check_search_space(spec: StudySpec, config: StudyConfig, sampler: str,
     is refused before the study exists, so it cannot fill the storage with failed trials.
     """
     if sampler == "grid" and spec.grid is not None:
-        _check_grid_points(spec, config)
+        _check_grid_points(spec, config, spec.grid(config))
         return
     study = optuna.create_study(sampler=make_sampler(sampler, spec, config, seed=0,
                                                      objectives=len(objectives)),
@@ -94,12 +94,10 @@ def check_search_space(spec: StudySpec, config: StudyConfig, sampler: str,
                           f"({ray_backend.error_text(err)})") from None
 
 
-def _check_grid_points(spec: StudySpec, config: StudyConfig) -> None:
-    """ConfigError naming the first grid point whose trial cannot be built (by the values the
-    grid varies), and why."""
-    if spec.grid is None:
-        return
-    grid = spec.grid(config)
+def _check_grid_points(spec: StudySpec, config: StudyConfig,
+                       grid: dict[str, list[Any]]) -> None:
+    """ConfigError naming the first point of ``grid`` whose trial cannot be built (by the
+    values the grid varies), and why."""
     names = list(grid)
     for values in itertools.product(*(grid[name] for name in names)):
         point = dict(zip(names, values, strict=True))
