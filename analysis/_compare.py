@@ -34,7 +34,8 @@ class NothingToCompare(ValueError):
 
 def _reported(compared: ComparedResults, name: str) -> set[str]:
     study = next(s for s in compared.studies if s.name == name)
-    return {c.removeprefix("final_") for c in study.trials.columns if c.startswith("final_")}
+    return {c.removeprefix("final_") for c in study.trials.columns if c.startswith("final_")
+            and pd.api.types.is_numeric_dtype(study.trials[c])}  # not a run's description
 
 
 def compared_metric(compared: ComparedResults, metric: str | None) -> str:

@@ -17,6 +17,16 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("HNET_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def _recurrent_steps_eager(monkeypatch: pytest.MonkeyPatch):
+    """Recurrent stacks at ``impl="auto"`` run eagerly here: compiling every tiny model the
+    tests build would cost minutes. The compiled paths are tested where they are asked for by
+    name (tests/hnet_core/models/test_step_impls.py, and one study run with the variable
+    unset); ``HNET_RECURRENT_IMPL`` set outside pytest wins."""
+    if "HNET_RECURRENT_IMPL" not in os.environ:
+        monkeypatch.setenv("HNET_RECURRENT_IMPL", "eager")
+
+
 def _find_real_data() -> Path | None:
     for candidate in (os.environ.get("HNET_DATA_DIR"), REPO.parent / "shared" / "data"):
         if candidate and (Path(candidate) / "ptb").is_dir():

@@ -19,17 +19,92 @@ Initialisation (paper, appendix A.2.3): hyper-cell weights orthogonal and biases
 and ``z_h`` projections ``W = 0, b = 1``; ``z_b``'s ``W ~ N(0, 0.01)``; ``W_x`` and ``W_h``
 orthogonal; ``d_x`` and ``d_h`` projections constant ``0.1 / N_z`` (so every scale starts at 0.1);
 ``b_0 = 0``; ``W_zb = 0``.
+
+The step after its GEMM with ``h_{t-1}`` is a function of tensors only (:func:`hyperlstm_step`),
+run as it is (``eager``) or compiled (``fused``, :mod:`hnet_core.models._step_impl`). Fused, the
+``d`` vectors are formed as ``sum_j z[..., j] W_z[j]`` (``N_z`` multiply-adds per entry) rather
+than by a batched GEMM with an inner dimension of ``N_z``, so the compiler can generate them
+inside the gates' kernels; the two agree to rounding (tested in float64).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
-from hnet_core.models.lstm import LSTMCell, State
+from hnet_core.models._step_impl import compiled
+from hnet_core.models.lstm import LSTMCell, Norms, State, lstm_pointwise
 
 NUM_SCALED = 8  # z/d blocks that scale a product: 4 gates x {x path, h path}
 NUM_BLOCKS = 12  # ... plus 4 dynamic-bias blocks
+
+
+class HyperStepParams(NamedTuple):
+    """What a HyperLSTM step reads besides its inputs and state (shapes as in the module
+    docstring; ``z_bias`` padded with zeros for the ``z_b`` blocks to ``[12 N_z]``)."""
+
+    hyper_weight_h: torch.Tensor  # W'_h [N_ĥ, 4N_ĥ], the hyper cell's recurrent weight
+    z_weight: torch.Tensor  # [N_ĥ, 12 N_z]
+    z_bias: torch.Tensor  # [12 N_z]
+    d_weight: torch.Tensor  # [12, N_z, N_h]
+    bias: torch.Tensor  # b_0 [4 N_h]
+    main_offset: torch.Tensor  # forget bias of the main cell [3, 1]
+    hyper_offset: torch.Tensor  # ... and of the hyper cell
+    main_norms: Norms
+    hyper_norms: Norms
+
+
+def scaling_vectors(hyper_h: torch.Tensor, z_weight: torch.Tensor, z_bias: torch.Tensor,
+                    d_weight: torch.Tensor, unrolled: bool = False) -> torch.Tensor:
+    """The ``d`` vectors ``[12, B, N_h]`` from ``ĥ_t [B, N_ĥ]``: ``z = ĥ_t W_ĥ + b_ĥ``
+    (``[12, B, N_z]``), then ``d = z W_z`` per block, by batched GEMM or ``unrolled`` over
+    ``N_z`` (the form a compiler fuses)."""
+    n_z = d_weight.shape[1]
+    z = torch.addmm(z_bias, hyper_h, z_weight).view(-1, NUM_BLOCKS, n_z).transpose(0, 1)
+    if not unrolled:
+        return torch.bmm(z, d_weight)
+    d = z[:, :, 0, None] * d_weight[:, None, 0]
+    for j in range(1, n_z):
+        d = torch.addcmul(d, z[:, :, j, None], d_weight[:, None, j])
+    return d
+
+
+def hyperlstm_step(xw: torch.Tensor, hyper_xw: torch.Tensor, hw: torch.Tensor, state: State,
+                   params: HyperStepParams, keep_probs: tuple[float, float], training: bool,
+                   unrolled: bool = False) -> State:
+    """One HyperLSTM step after the input products and ``hw = h_{t-1} [W_h | W'_h]``.
+
+    Args:
+        xw: ``W_x x_t`` gate-major ``[4, B, N_h]``.
+        hyper_xw: ``W'_x x_t + b'`` ``[B, 4N_ĥ]``.
+        hw: ``[B, 4N_h + 4N_ĥ]``.
+        state: ``(h, c, ĥ, ĉ)`` of step ``t - 1``.
+        params: the weights the step reads.
+        keep_probs: recurrent dropout's keep probabilities (main cell, hyper cell).
+        training: dropout on.
+        unrolled: form ``d`` without the batched GEMM (:func:`scaling_vectors`).
+
+    Returns:
+        ``(h, c, ĥ, ĉ)`` of step ``t``.
+    """
+    _, c, hyper_h, hyper_c = state
+    batch, n_hyp = hw.shape[0], params.hyper_weight_h.shape[0]
+    n_h = params.d_weight.shape[2]
+    main_hw, hyper_hw = hw.split((4 * n_h, 4 * n_hyp), dim=1)
+    hyper_pre = torch.addmm(hyper_xw + hyper_hw, hyper_h, params.hyper_weight_h)
+    hyper_h, hyper_c = lstm_pointwise(hyper_pre.view(batch, 4, n_hyp), hyper_c,
+                                      params.hyper_offset, params.hyper_norms, keep_probs[1],
+                                      training)
+    d_x, d_h, d_b = scaling_vectors(hyper_h, params.z_weight, params.z_bias, params.d_weight,
+                                    unrolled).split(4)
+    # gate-major [4, B, N_h]: d_x ⊙ W_x x + d_h ⊙ W_h h + d_b + b_0
+    pre = torch.addcmul(d_b + params.bias.view(4, 1, n_h), d_x, xw)
+    pre = torch.addcmul(pre, d_h, main_hw.view(batch, 4, n_h).transpose(0, 1))
+    h, c = lstm_pointwise(pre, c, params.main_offset, params.main_norms, keep_probs[0], training,
+                          gate_dim=0)
+    return h, c, hyper_h, hyper_c
 
 
 class HyperLSTMCell(nn.Module):
@@ -104,27 +179,29 @@ class HyperLSTMCell(nn.Module):
         _, hyper_h = self.hyper.weight_x.split((self.input_size, self.hidden_size))
         return torch.cat([self.main.weight_h, hyper_h], dim=1)
 
+    def step_params(self) -> HyperStepParams:
+        """The weights :func:`hyperlstm_step` reads."""
+        return HyperStepParams(
+            hyper_weight_h=self.hyper.weight_h, z_weight=self.z_weight,
+            z_bias=torch.cat([self.z_bias, self.z_bias_pad]), d_weight=self.d_weight,
+            bias=self.main.bias, main_offset=self.main.gate_offset,
+            hyper_offset=self.hyper.gate_offset, main_norms=self.main.norms(),
+            hyper_norms=self.hyper.norms())
+
     def scaling_vectors(self, hyper_h: torch.Tensor) -> torch.Tensor:
         """``d`` vectors from ``ĥ_t [B, N_ĥ]``: ``[12, B, N_h]``, d_x^y, d_h^y, d_b^y per gate."""
-        z = torch.addmm(torch.cat([self.z_bias, self.z_bias_pad]), hyper_h, self.z_weight)
-        z = z.view(-1, NUM_BLOCKS, self.embedding_size).transpose(0, 1)
-        return torch.bmm(z, self.d_weight)
+        params = self.step_params()
+        return scaling_vectors(hyper_h, params.z_weight, params.z_bias, params.d_weight)
 
-    def step(self, pre_t: tuple[torch.Tensor, ...], hw: torch.Tensor,
-             state: State) -> tuple[torch.Tensor, State]:
-        """One step from the precomputed input parts and ``hw = h_{t-1} [W_h | W'_h]``."""
-        xw, hyper_xw = pre_t
-        h, c, hyper_h, hyper_c = state
-        batch, n_h, n_hyp = hw.shape[0], self.hidden_size, self.hyper_size
-        main_hw, hyper_hw = hw.split((4 * n_h, 4 * n_hyp), dim=1)
-        hyper_pre = torch.addmm(hyper_xw + hyper_hw, hyper_h, self.hyper.weight_h)
-        hyper_h, hyper_c = self.hyper.pointwise(hyper_pre.view(batch, 4, n_hyp), hyper_c)
-        d_x, d_h, d_b = self.scaling_vectors(hyper_h).split(4)
-        # gate-major [4, B, N_h]: d_x ⊙ W_x x + d_h ⊙ W_h h + d_b + b_0
-        pre = torch.addcmul(d_b + self.main.bias.view(4, 1, n_h), d_x, xw)
-        pre = torch.addcmul(pre, d_h, main_hw.view(batch, 4, n_h).transpose(0, 1))
-        h, c = self.main.pointwise(pre, c, gate_dim=0)
-        return h, (h, c, hyper_h, hyper_c)
+    def step(self, pre_t: tuple[torch.Tensor, ...], hw: torch.Tensor, state: State,
+             fused: bool = False) -> tuple[torch.Tensor, State]:
+        """One step from the precomputed input parts and ``hw = h_{t-1} [W_h | W'_h]``;
+        ``fused``: the compiled :func:`hyperlstm_step`."""
+        step = compiled(hyperlstm_step) if fused else hyperlstm_step
+        keep_probs = (self.recurrent_keep_prob, self.hyper.recurrent_keep_prob)
+        new_state = step(pre_t[0], pre_t[1], hw, state, self.step_params(), keep_probs,
+                         self.training, fused)
+        return new_state[0], new_state
 
     def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step on ``x_t [B, D]``, plainly (for reading and testing; layers use ``step``)."""

@@ -14,7 +14,9 @@ Initialisation: ``W_x`` and ``W_h`` orthogonal per gate block, ``b = 0``.
 A cell exposes its step in three parts so a layer can run a sequence fast
 (:mod:`hnet_core.models.recurrent`): :meth:`LSTMCell.precompute` does the input products for all
 ``T`` steps in one GEMM, :meth:`LSTMCell.recurrent_weight` is the weight the previous hidden state
-is multiplied by, and :meth:`LSTMCell.step` does the rest of one step.
+is multiplied by, and :meth:`LSTMCell.step` does the rest of one step. That rest is a function of
+tensors only (:func:`lstm_step`, :func:`lstm_pointwise`), so the ``fused`` path can compile it
+(:mod:`hnet_core.models._step_impl`) and the ``eager`` path runs the very same code.
 """
 
 from __future__ import annotations
@@ -23,8 +25,62 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hnet_core.models._step_impl import compiled
+
 LN_EPS = 1e-3
 State = tuple[torch.Tensor, ...]
+# A cell's layer-norm parameters: (gate gains [4, N], gate biases [4, N], cell gain [N], cell
+# bias [N]); None without layer norm.
+Norms = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None
+
+
+def gate_layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                    gate_dim: int = 1, eps: float = LN_EPS) -> torch.Tensor:
+    """Layer norm over the last dim of ``x`` (``[B, G, N]``, or ``[G, B, N]`` with
+    ``gate_dim=0``), with a gain and bias ``[G, N]`` per gate."""
+    normed = F.layer_norm(x, x.shape[-1:], eps=eps)
+    if gate_dim == 0:
+        return torch.addcmul(bias[:, None], normed, weight[:, None])
+    return torch.addcmul(bias, normed, weight)
+
+
+def lstm_pointwise(pre: torch.Tensor, c: torch.Tensor, gate_offset: torch.Tensor, norms: Norms,
+                   keep_prob: float, training: bool, gate_dim: int = 1
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gates and state update from pre-activations (i, f, o, g); see the module docstring.
+
+    Args:
+        pre: ``[B, 4, N]`` (``gate_dim=1``) or gate-major ``[4, B, N]`` (``gate_dim=0``).
+        c: ``c_{t-1} [B, N]``.
+        gate_offset: ``[3, 1]``, the forget bias in row 1 (added to i, f, o).
+        norms: the layer norms' parameters, or None.
+        keep_prob, training: the dropout on ``g``, applied only when training.
+
+    Returns:
+        ``(h_t, c_t)``, each ``[B, N]``.
+    """
+    # split/unbind rather than slicing: their backward concatenates, where a slice's backward
+    # would zero-fill a full-size gradient for every piece.
+    if norms is not None:
+        pre = gate_layer_norm(pre, norms[0], norms[1], gate_dim)
+    sig_pre, g_pre = pre.split((3, 1), dim=gate_dim)
+    offset = gate_offset if gate_dim == 1 else gate_offset[:, :, None]
+    i, f, o = torch.sigmoid(sig_pre + offset).unbind(gate_dim)
+    g = torch.tanh(g_pre.squeeze(gate_dim))
+    if training and keep_prob < 1.0:
+        g = F.dropout(g, p=1.0 - keep_prob)
+    c = torch.addcmul(i * g, f, c)
+    cell = F.layer_norm(c, c.shape[-1:], norms[2], norms[3], LN_EPS) if norms is not None else c
+    return o * torch.tanh(cell), c
+
+
+def lstm_step(xw: torch.Tensor, hw: torch.Tensor, c: torch.Tensor, gate_offset: torch.Tensor,
+              norms: Norms, keep_prob: float, training: bool
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One LSTM step after its GEMMs: ``xw = W_x x_t + b`` and ``hw = W_h h_{t-1}`` ``[B, 4N]``,
+    ``c_{t-1} [B, N]`` -> ``(h_t, c_t)``."""
+    pre = (xw + hw).view(hw.shape[0], 4, -1)
+    return lstm_pointwise(pre, c, gate_offset, norms, keep_prob, training)
 
 
 class GateLayerNorm(nn.Module):
@@ -41,10 +97,7 @@ class GateLayerNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, gate_dim: int = 1) -> torch.Tensor:
         """Normalise ``x``, batch-major ``[B, G, N]`` (``gate_dim=1``) or ``[G, B, N]`` (0)."""
-        normed = F.layer_norm(x, x.shape[-1:], eps=self.eps)
-        if gate_dim == 0:
-            return torch.addcmul(self.bias[:, None], normed, self.weight[:, None])
-        return torch.addcmul(self.bias, normed, self.weight)
+        return gate_layer_norm(x, self.weight, self.bias, gate_dim, self.eps)
 
 
 def orthogonal_blocks_(weight: torch.Tensor, num_blocks: int) -> torch.Tensor:
@@ -104,37 +157,27 @@ class LSTMCell(nn.Module):
         """``W_h [N, 4N]``: a step multiplies ``h_{t-1}`` by it."""
         return self.weight_h
 
-    def step(self, pre_t: tuple[torch.Tensor, ...], hw: torch.Tensor,
-             state: State) -> tuple[torch.Tensor, State]:
-        """One step from the precomputed input part and ``hw = h_{t-1} W_h``."""
-        pre = (pre_t[0] + hw).view(hw.shape[0], 4, self.hidden_size)
-        h, c = self.pointwise(pre, state[1])
+    def norms(self) -> Norms:
+        """The layer norms' parameters (:data:`Norms`), None without layer norm."""
+        if self.gate_norm is None or self.cell_norm is None:
+            return None
+        return (self.gate_norm.weight, self.gate_norm.bias, self.cell_norm.weight,
+                self.cell_norm.bias)
+
+    def step(self, pre_t: tuple[torch.Tensor, ...], hw: torch.Tensor, state: State,
+             fused: bool = False) -> tuple[torch.Tensor, State]:
+        """One step from the precomputed input part and ``hw = h_{t-1} W_h``; ``fused``: the
+        compiled :func:`lstm_step`."""
+        step = compiled(lstm_step) if fused else lstm_step
+        h, c = step(pre_t[0], hw, state[1], self.gate_offset, self.norms(),
+                    self.recurrent_keep_prob, self.training)
         return h, (h, c)
 
     def pointwise(self, pre: torch.Tensor, c: torch.Tensor, gate_dim: int = 1
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The gates and state update from pre-activations (i, f, o, g).
-
-        Args:
-            pre: ``[B, 4, N]`` (``gate_dim=1``) or gate-major ``[4, B, N]`` (``gate_dim=0``).
-            c: ``c_{t-1} [B, N]``.
-
-        Returns:
-            ``(h_t, c_t)``, each ``[B, N]``.
-        """
-        # split/unbind rather than slicing: their backward concatenates, where a slice's
-        # backward would zero-fill a full-size gradient for every piece.
-        if self.gate_norm is not None:
-            pre = self.gate_norm(pre, gate_dim)
-        sig_pre, g_pre = pre.split((3, 1), dim=gate_dim)
-        offset = self.gate_offset if gate_dim == 1 else self.gate_offset[:, :, None]
-        i, f, o = torch.sigmoid(sig_pre + offset).unbind(gate_dim)
-        g = torch.tanh(g_pre.squeeze(gate_dim))
-        if self.training and self.recurrent_keep_prob < 1.0:
-            g = F.dropout(g, p=1.0 - self.recurrent_keep_prob)
-        c = torch.addcmul(i * g, f, c)
-        cell = self.cell_norm(c) if self.cell_norm is not None else c
-        return o * torch.tanh(cell), c
+        """:func:`lstm_pointwise` with this cell's parameters."""
+        return lstm_pointwise(pre, c, self.gate_offset, self.norms(), self.recurrent_keep_prob,
+                              self.training, gate_dim)
 
     def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step on ``x_t [B, D]``, plainly (for reading and testing; layers use ``step``)."""

@@ -4,7 +4,8 @@ Cells by name (:data:`CELLS`): ``lstm``, ``ln_lstm`` (Ha et al.'s baselines, one
 ``hyperlstm`` and ``ln_hyperlstm``. A layer runs a sequence as: the input products of all steps
 in one GEMM (``cell.precompute``), then per step ``h_{t-1} @ cell.recurrent_weight()`` (packed,
 with its weight gradient gathered; :mod:`hnet_core.models._recurrent_matmul`) and the rest of the
-step (``cell.step``). The state is a list with one tuple of tensors per layer.
+step (``cell.step``), eagerly or compiled (``RecurrentConfig.impl``, see
+:mod:`hnet_core.models._step_impl`). The state is a list with one tuple of tensors per layer.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from hnet_core.models._recurrent_matmul import fast_recurrent_matmul, plain_recurrent_matmul
+from hnet_core.models._step_impl import STEP_IMPLS, compiled, resolve_step_impl
 from hnet_core.models.hyperlstm import HyperLSTMCell
 from hnet_core.models.lstm import LSTMCell, State
 
@@ -39,6 +41,11 @@ class RecurrentConfig:
         hyper_recurrent_keep_prob: the same in the hyper cell.
         forget_bias: added to the forget gates' pre-activations.
         fast: the packed, gradient-gathering recurrent product (False: plain autograd).
+        impl: how the steps run, one of :data:`STEP_IMPLS`: ``eager`` (op by op, the reference),
+            ``fused`` (each step compiled by TorchInductor), ``captured`` (the whole sequence
+            compiled, CUDA graphs on a GPU), ``auto`` (``fused`` where the compiler works,
+            else ``eager``). Without a compiler, ``fused`` and ``captured`` run eagerly and
+            log it once.
     """
 
     cell: str = "ln_hyperlstm"
@@ -51,10 +58,13 @@ class RecurrentConfig:
     hyper_recurrent_keep_prob: float = 1.0
     forget_bias: float = 1.0
     fast: bool = True
+    impl: str = "auto"
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"unknown cell {self.cell!r}; expected one of {CELLS}")
+        if self.impl not in STEP_IMPLS:
+            raise ValueError(f"unknown impl {self.impl!r}; expected one of {STEP_IMPLS}")
         for name in ("input_size", "hidden_size", "num_layers", "hyper_size", "embedding_size"):
             if not getattr(self, name) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -78,15 +88,33 @@ def build_cell(config: RecurrentConfig, input_size: int) -> LSTMCell | HyperLSTM
     return LSTMCell(input_size, config.hidden_size, **common)
 
 
-def run_layer(cell: LSTMCell | HyperLSTMCell, x: torch.Tensor, state: State, fast: bool = True
-              ) -> tuple[torch.Tensor, State]:
-    """Run one cell over ``x [T, B, D]`` from ``state``; returns ``h [T, B, N]`` and the state."""
+def run_layer(cell: LSTMCell | HyperLSTMCell, x: torch.Tensor, state: State, fast: bool = True,
+              impl: str = "eager") -> tuple[torch.Tensor, State]:
+    """Run one cell over ``x [T, B, D]`` from ``state``; returns ``h [T, B, N]`` and the state.
+
+    ``impl`` is a resolved path: ``eager``, ``fused`` or ``captured`` (which ignores ``fast``:
+    the compiler takes the plain product).
+    """
     pre = cell.precompute(x)
+    if impl == "captured":
+        return compiled(run_steps, "reduce-overhead")(cell, pre, cell.recurrent_weight(), state)
     matmul = (fast_recurrent_matmul if fast else plain_recurrent_matmul)(
         cell.recurrent_weight(), x.shape[1], x.shape[0])
     outputs = []
+    fused = impl == "fused"
     for pre_t in zip(*(p.unbind(0) for p in pre), strict=True):
-        h, state = cell.step(pre_t, matmul(state[0]), state)
+        h, state = cell.step(pre_t, matmul(state[0]), state, fused)
+        outputs.append(h)
+    return torch.stack(outputs), state
+
+
+def run_steps(cell: LSTMCell | HyperLSTMCell, pre: tuple[torch.Tensor, ...],
+              weight: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    """The steps of a sequence with the plain product ``h_{t-1} @ W``: what ``captured``
+    compiles as one graph."""
+    outputs = []
+    for pre_t in zip(*(p.unbind(0) for p in pre), strict=True):
+        h, state = cell.step(pre_t, state[0] @ weight, state)
         outputs.append(h)
     return torch.stack(outputs), state
 
@@ -99,6 +127,7 @@ class RecurrentStack(nn.Module):
         self.config = config
         sizes = [config.input_size] + [config.hidden_size] * (config.num_layers - 1)
         self.cells = nn.ModuleList(build_cell(config, size) for size in sizes)
+        self.impl_ran: str | None = None  # the path the last forward took (config.impl resolved)
 
     def init_state(self, batch_size: int) -> list[State]:
         """Zero state for every layer."""
@@ -109,10 +138,11 @@ class RecurrentStack(nn.Module):
                 ) -> tuple[torch.Tensor, list[State]]:
         """``x [T, B, D]`` -> (``h`` of the last layer ``[T, B, N_h]``, new state)."""
         state = state if state is not None else self.init_state(x.shape[1])
+        self.impl_ran = resolve_step_impl(self.config.impl, x.device.type)
         new_state = []
         for cell, layer_state in zip(cast("Iterable[LSTMCell | HyperLSTMCell]", self.cells),
                                      state, strict=True):
-            x, layer_state = run_layer(cell, x, layer_state, self.config.fast)
+            x, layer_state = run_layer(cell, x, layer_state, self.config.fast, self.impl_ran)
             new_state.append(layer_state)
         return x, new_state
 

@@ -108,7 +108,7 @@ def _train_epoch(model: CharLM, optimizer: torch.optim.Optimizer, tokens: torch.
 
 
 def train_char_lm(model_config: CharLMConfig, config: CharLMTrainConfig, corpus: TokenCorpus,
-                  *, checkpoint: str | Path | None = None) -> Iterator[dict[str, float]]:
+                  *, checkpoint: str | Path | None = None) -> Iterator[dict[str, float | str]]:
     """Train a CharLM, yielding metrics after every epoch.
 
     Args:
@@ -121,7 +121,8 @@ def train_char_lm(model_config: CharLMConfig, config: CharLMTrainConfig, corpus:
 
     Yields:
         ``{"epoch", "train_bpc", "valid_bpc", "test_bpc", "tokens_per_s", "epoch_time_s",
-        "params"}`` for each epoch, 1-based.
+        "params", "rnn_impl"}`` for each epoch, 1-based; ``rnn_impl`` is the recurrent path that
+        ran (``eager``, ``fused`` or ``captured``: ``RecurrentConfig.impl`` resolved here).
 
     Raises:
         TrainingDiverged: the loss or gradient norm stopped being finite.
@@ -142,7 +143,7 @@ def train_char_lm(model_config: CharLMConfig, config: CharLMTrainConfig, corpus:
         began = time.perf_counter()
         train_bpc, seen = _train_epoch(model, optimizer, corpus.train, config, epoch)
         elapsed = time.perf_counter() - began
-        metrics = {
+        metrics: dict[str, float | str] = {
             "epoch": epoch,
             "train_bpc": train_bpc,
             "valid_bpc": evaluate_bpc(model, corpus.valid, config.eval_batch_size,
@@ -152,6 +153,7 @@ def train_char_lm(model_config: CharLMConfig, config: CharLMTrainConfig, corpus:
             "tokens_per_s": seen / elapsed,
             "epoch_time_s": elapsed,
             "params": params,
+            "rnn_impl": model.rnn.impl_ran or "",
         }
         if checkpoint is not None:
             save_checkpoint(Path(checkpoint), {

@@ -4,7 +4,9 @@ Under ``<results>/<study name>/``:
 
 - ``trials.parquet``: one row per finished trial and seed: study, trial, state, ``param_*``,
   seed, trainable-parameter count, ``value_*`` (the trial's objective values), ``final_*`` (that
-  seed's last-epoch metrics), error, wall time, device, CPU model (``cpu_model``: ``AMD EPYC,
+  seed's last-epoch metrics; a metric whose value is a string describes the run, e.g.
+  ``final_rnn_impl``, the recurrent path that ran, and is kept out of the epochs table), error,
+  wall time, device, CPU model (``cpu_model``: ``AMD EPYC,
   2 cores``) and Ray node of the seed's task, when it started and ended (``started_at``,
   ``ended_at``: the driver's clock, UTC), git commit (and ``git_dirty``: tracked files differed
   from it) and package versions.
@@ -117,8 +119,8 @@ def epoch_rows(study_name: str, trial: optuna.trial.FrozenTrial) -> list[dict[st
     rows = []
     for record in trial_record(trial).get("epochs", []):
         for name, value in record.items():
-            if name in ("seed", "epoch") or name.startswith(ACC_PREFIX):
-                continue
+            if name in ("seed", "epoch") or name.startswith(ACC_PREFIX) or isinstance(value, str):
+                continue  # a string describes the run (e.g. rnn_impl): trials.parquet has it
             split, metric = _split_metric(name)
             rows.append({"study": study_name, "trial": trial.number, "seed": record["seed"],
                          "epoch": record["epoch"], "split": split, "metric": metric,

@@ -3,7 +3,10 @@ the command line's choices, the study specs' defaults and the error texts all re
 keeps its searchers.
 
 Every sampler takes ``--sampler-seed``; the TPE sampler runs with the constant liar, since
-trials run in parallel. Pruners see one report per epoch (per task in continual learning).
+trials run in parallel. Pruners see one report per epoch (per task in continual learning),
+numbered from 1; the median and percentile pruners leave every trial's first report alone
+(``n_warmup_steps=2``: with Optuna's ``step < n_warmup_steps`` rule, 1 would already prune after
+the first epoch, and a 10-trial laptop search lost most of its trials there).
 """
 
 from __future__ import annotations
@@ -56,12 +59,12 @@ SAMPLERS: dict[str, Algorithm] = {
 
 PRUNERS: dict[str, Algorithm] = {
     "none": Algorithm("no pruning", lambda config: optuna.pruners.NopPruner()),
-    "median": Algorithm("stop a trial below the median of earlier trials at the same epoch",
+    "median": Algorithm("from epoch 2, stop a trial below the median of earlier trials then",
                         lambda config: optuna.pruners.MedianPruner(n_startup_trials=2,
-                                                                   n_warmup_steps=1)),
-    "percentile": Algorithm("stop a trial outside the best 25% at the same epoch",
+                                                                   n_warmup_steps=2)),
+    "percentile": Algorithm("from epoch 2, stop a trial outside the best 25% at that epoch",
                             lambda config: optuna.pruners.PercentilePruner(
-                                25.0, n_startup_trials=2, n_warmup_steps=1)),
+                                25.0, n_startup_trials=2, n_warmup_steps=2)),
     "successive_halving": Algorithm("asynchronous successive halving from 1 epoch",
                                     lambda config: optuna.pruners.SuccessiveHalvingPruner(
                                         min_resource=1)),

@@ -53,6 +53,23 @@ def test_each_pruner_prunes_or_lets_trials_finish(name):
         assert states == {optuna.trial.TrialState.COMPLETE}
 
 
+@pytest.mark.parametrize("name", ["median", "percentile"])
+def test_no_trial_is_pruned_at_its_first_epoch(name):
+    """Epochs are reported as steps 1, 2, ...: a trial far worse than every earlier one at
+    epoch 1 goes on to epoch 2, and is pruned there."""
+    study = optuna.create_study(pruner=make_pruner(name, CONFIG))
+    for _ in range(3):  # the startup trials: good at every epoch
+        trial = study.ask()
+        for epoch in (1, 2, 3):
+            trial.report(0.1, epoch)
+        study.tell(trial, 0.1)
+    bad = study.ask()
+    bad.report(5.0, 1)
+    assert not bad.should_prune()
+    bad.report(5.0, 2)
+    assert bad.should_prune()
+
+
 def test_the_tables_name_the_choices_in_errors():
     with pytest.raises(ConfigError, match="expected one of tpe, random, grid, nsga2, cmaes"):
         make_sampler("bayes", SPEC, CONFIG, seed=0)
