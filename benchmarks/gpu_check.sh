@@ -5,14 +5,17 @@
 #   bash benchmarks/gpu_check.sh                          # there, through the device tool
 #   bash benchmarks/gpu_check.sh --device cpu --tiny      # here: the dry run at tiny sizes
 #
-# Installs the carried bundle when there is one, then runs four steps, each under its own time
+# Installs the carried bundle when there is one, then runs five steps, each under its own time
 # budget, writing its JSON (and log) to $OUT as it goes, so a step that fails or runs out of
 # time leaves the others' figures:
 #   1. pytest -m cuda                        -> $OUT/cuda_tests.json (junit summary)
 #   2. benchmarks/hyperlstm_throughput.py    -> $OUT/hyperlstm_throughput.json
+#      (LN HyperLSTM fused, eager and plain against cuDNN's nn.LSTM)
 #   3. benchmarks/hypercl_step.py            -> $OUT/hypercl_step.json
-#   4. benchmarks/ptb_fixed_time.py (4 min)  -> $OUT/ptb_fixed_time.json
-# Budgets add up to 8 minutes, so the whole check ends within them and a failed step can be run
+#   4. benchmarks/ptb_fixed_time.py (3 min)  -> $OUT/ptb_fixed_time.json
+#   5. the captured LN HyperLSTM (the whole sequence as CUDA graphs) against cuDNN and fused
+#                                            -> $OUT/hyperlstm_captured.json
+# Budgets add up to 9.5 minutes, so the whole check ends within them; a failed step can be run
 # again alone: `bash benchmarks/gpu_check.sh --only 3`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,13 +53,18 @@ step() {  # step NUMBER NAME BUDGET_S COMMAND...: run it under its budget, note 
 }
 
 if [ $tiny -eq 1 ]; then
-  lstm=(--batch 8 --seq 20 --hidden 64 --hyper 16 --rounds 2 --models nn.LSTM ln_hyperlstm_nz4)
+  small=(--batch 8 --seq 20 --hidden 64 --hyper 16 --rounds 2)
+  lstm=("${small[@]}" --models nn.LSTM ln_hyperlstm_nz4 ln_hyperlstm_nz4_eager)
+  captured=(--batch 8 --seq 5 --hidden 64 --hyper 16 --rounds 2
+            --models nn.LSTM ln_hyperlstm_nz4_captured)
   cl=(--rounds 1 --steps 1 --taskloop-steps 1 --settings pmnist10)
   ptb=(--seconds 15 --hidden 64 --hyper 16 --batch 8 --eval-windows 5)
 else
-  lstm=(--batch 128 --rounds 5 --models nn.LSTM ln_hyperlstm_nz4 ln_hyperlstm_nz4_plain)
+  lstm=(--batch 128 --rounds 5 --models nn.LSTM ln_hyperlstm_nz4 ln_hyperlstm_nz4_eager
+        ln_hyperlstm_nz4_plain)
+  captured=(--batch 128 --rounds 5 --models nn.LSTM ln_hyperlstm_nz4 ln_hyperlstm_nz4_captured)
   cl=(--rounds 5)
-  ptb=(--seconds 240)
+  ptb=(--seconds 180)
 fi
 step 1 cuda_tests 75 "$py" -m pytest -q -m cuda tests/cuda \
   --junitxml="$OUT/cuda_tests.xml" -p no:cacheprovider
@@ -68,8 +76,10 @@ suite = root if root.tag == "testsuite" else root[0]
 json.dump({k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")},
           open(f"{out}/cuda_tests.json", "w"))
 PY
-step 2 hyperlstm_throughput 90 "$py" benchmarks/hyperlstm_throughput.py --device "$device" \
+step 2 hyperlstm_throughput 120 "$py" benchmarks/hyperlstm_throughput.py --device "$device" \
   "${lstm[@]}"
 step 3 hypercl_step 45 "$py" benchmarks/hypercl_step.py --device "$device" "${cl[@]}"
-step 4 ptb_fixed_time 270 "$py" benchmarks/ptb_fixed_time.py --device "$device" "${ptb[@]}"
+step 4 ptb_fixed_time 210 "$py" benchmarks/ptb_fixed_time.py --device "$device" "${ptb[@]}"
+step 5 hyperlstm_captured 120 "$py" benchmarks/hyperlstm_throughput.py --device "$device" \
+  "${captured[@]}"
 echo "gpu_check: figures in $OUT"

@@ -6,9 +6,11 @@
 Each round times one forward+backward pass (sequence ``--seq``, ``--hidden`` units, 50 inputs)
 of every model in turn, so machine noise hits all alike; the JSON printed has the median tokens/s
 of each with its range over rounds, its ratio to nn.LSTM (of the medians, and the median and
-range of the rounds' ratios), and the peak memory of one pass over what the model holds before it
+range of the rounds' ratios), the peak memory of one pass over what the model holds before it
 (CUDA: peak allocated; CPU: peak resident set sampled every millisecond, in a fresh process per
-model).
+model), the warm-up's time (two passes, where a compiled path compiles) and the path that ran.
+Our models run ``impl="fused"`` unless their name ends in ``_eager`` (the op-by-op reference) or
+``_captured`` (the whole sequence as one graph, CUDA graphs on a GPU; asked for by name).
 """
 
 from __future__ import annotations
@@ -32,17 +34,27 @@ INPUT_SIZE = 50
 
 MODELS = {
     "nn.LSTM": None,
-    "ln_hyperlstm_nz4": dict(cell="ln_hyperlstm", embedding_size=4),
-    "ln_hyperlstm_nz16": dict(cell="ln_hyperlstm", embedding_size=16),
-    "hyperlstm_nz4": dict(cell="hyperlstm", embedding_size=4),
-    "ln_hyperlstm_nz4_plain": dict(cell="ln_hyperlstm", embedding_size=4, fast=False),
-    "lstm": dict(cell="lstm"),
-    "ln_lstm": dict(cell="ln_lstm"),
+    "ln_hyperlstm_nz4": dict(cell="ln_hyperlstm", embedding_size=4, impl="fused"),
+    "ln_hyperlstm_nz4_eager": dict(cell="ln_hyperlstm", embedding_size=4, impl="eager"),
+    "ln_hyperlstm_nz16": dict(cell="ln_hyperlstm", embedding_size=16, impl="fused"),
+    "ln_hyperlstm_nz16_eager": dict(cell="ln_hyperlstm", embedding_size=16, impl="eager"),
+    "hyperlstm_nz4": dict(cell="hyperlstm", embedding_size=4, impl="fused"),
+    "hyperlstm_nz4_eager": dict(cell="hyperlstm", embedding_size=4, impl="eager"),
+    "ln_hyperlstm_nz4_plain": dict(cell="ln_hyperlstm", embedding_size=4, fast=False,
+                                   impl="eager"),
+    "lstm": dict(cell="lstm", impl="fused"),
+    "lstm_eager": dict(cell="lstm", impl="eager"),
+    "ln_lstm": dict(cell="ln_lstm", impl="fused"),
+    "ln_lstm_eager": dict(cell="ln_lstm", impl="eager"),
+    "ln_hyperlstm_nz4_captured": dict(cell="ln_hyperlstm", embedding_size=4, impl="captured"),
 }
+# captured compiles the whole sequence as one graph: minutes on a CPU, so asked for by name
+DEFAULT_MODELS = [name for name in MODELS if not name.endswith("_captured")]
 
 
 def build(name: str, args: argparse.Namespace) -> torch.nn.Module:
-    """``nn.LSTM`` or one of our stacks (``_plain``: without the packed recurrent product)."""
+    """``nn.LSTM`` or one of our stacks: ``impl`` fused unless the name says ``_eager`` or
+    ``_captured``; ``_plain``: eager and without the packed recurrent product."""
     if MODELS[name] is None:
         return torch.nn.LSTM(INPUT_SIZE, args.hidden)
     return RecurrentStack(RecurrentConfig(input_size=INPUT_SIZE, hidden_size=args.hidden,
@@ -118,8 +130,14 @@ def measure(args: argparse.Namespace) -> dict:
     torch.manual_seed(0)
     models = {name: build(name, args).to(device) for name in args.models}
     x, weights = _inputs(args, device)
-    for model in models.values():  # warm-up: allocator, oneDNN primitives, cuDNN plans
+    first_pass_s = {}
+    for name, model in models.items():  # warm-up: compiling, oneDNN primitives, cuDNN plans
+        _sync(device)
+        began = time.perf_counter()
         one_pass(model, x, weights)
+        one_pass(model, x, weights)  # a compiled step's second graph: the state needs grad
+        _sync(device)
+        first_pass_s[name] = time.perf_counter() - began
     times: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(args.rounds):
         for name, model in models.items():
@@ -144,7 +162,10 @@ def measure(args: argparse.Namespace) -> dict:
             "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
             "peak_mib": round(_cpu_peak(name, args) if device.type == "cpu"
                               else peak_memory_mib(name, args), 1),
+            "warmup_s": round(first_pass_s[name], 2),  # two passes, compiling included
         }
+        if isinstance(models[name], RecurrentStack):
+            results[name]["impl_ran"] = models[name].impl_ran
     return results
 
 
@@ -156,7 +177,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=1000)
     parser.add_argument("--hyper", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=DEFAULT_MODELS)
     args = parser.parse_args()
     if "nn.LSTM" not in args.models:
         args.models.insert(0, "nn.LSTM")

@@ -203,3 +203,16 @@ def test_more_resources_than_the_cluster_has_is_bad_input(runner):
     assert done.stderr.strip().splitlines() == [
         "error: a trial needs 1 CPUs and 1 GPUs; the Ray cluster has 2 and 0"]  # nothing of Ray
     assert done.stdout == "" and not runner.results.exists()
+
+
+def test_a_char_lm_study_compiles_its_steps_and_records_the_path(runner, data_dir):
+    """With ``impl="auto"`` left to itself (the variable the other tests set removed), a
+    HyperLSTM trial compiles its steps in the Ray worker and trials.parquet says so."""
+    runner.env.pop("HNET_RECURRENT_IMPL", None)
+    done = runner.run("hyperlstm_ptb", "--preset", "smoke", "--n-trials", "1",
+                      "--data-dir", str(data_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = runner.trials("hyperlstm_ptb-smoke")
+    assert trials.state.tolist() == ["COMPLETE"]
+    assert trials.final_rnn_impl.tolist() == ["fused"]
+    assert "rnn_impl" not in set(runner.epochs("hyperlstm_ptb-smoke").metric)
