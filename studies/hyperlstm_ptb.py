@@ -1,6 +1,6 @@
 """hyperlstm_ptb: HyperLSTM character-level language model on Penn Treebank (Ha et al. 2017).
 
-    python -m studies.run hyperlstm_ptb                  # quick preset, ~10 min on 2 cores
+    python -m studies.run hyperlstm_ptb                  # quick preset, ~8-10 min on 2 cores
     python -m studies.run hyperlstm_ptb --preset paper --gpus-per-trial 1
     python -m studies.run hyperlstm_ptb --preset paper --sampler grid   # the paper's model
 

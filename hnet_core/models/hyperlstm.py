@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from hnet_core.models._step_impl import compiled
-from hnet_core.models.lstm import LSTMCell, Norms, State, lstm_pointwise
+from hnet_core.models.lstm import LSTMCell, Masks, Norms, State, lstm_pointwise
 
 NUM_SCALED = 8  # z/d blocks that scale a product: 4 gates x {x path, h path}
 NUM_BLOCKS = 12  # ... plus 4 dynamic-bias blocks
@@ -72,8 +72,7 @@ def scaling_vectors(hyper_h: torch.Tensor, z_weight: torch.Tensor, z_bias: torch
 
 
 def hyperlstm_step(xw: torch.Tensor, hyper_xw: torch.Tensor, hw: torch.Tensor, state: State,
-                   params: HyperStepParams, keep_probs: tuple[float, float], training: bool,
-                   unrolled: bool = False) -> State:
+                   params: HyperStepParams, masks: Masks, unrolled: bool = False) -> State:
     """One HyperLSTM step after the input products and ``hw = h_{t-1} [W_h | W'_h]``.
 
     Args:
@@ -82,8 +81,8 @@ def hyperlstm_step(xw: torch.Tensor, hyper_xw: torch.Tensor, hw: torch.Tensor, s
         hw: ``[B, 4N_h + 4N_ĥ]``.
         state: ``(h, c, ĥ, ĉ)`` of step ``t - 1``.
         params: the weights the step reads.
-        keep_probs: recurrent dropout's keep probabilities (main cell, hyper cell).
-        training: dropout on.
+        masks: this step's recurrent dropout masks (main cell ``[B, N_h]``, hyper cell
+            ``[B, N_ĥ]``), each None where nothing is dropped.
         unrolled: form ``d`` without the batched GEMM (:func:`scaling_vectors`).
 
     Returns:
@@ -95,15 +94,13 @@ def hyperlstm_step(xw: torch.Tensor, hyper_xw: torch.Tensor, hw: torch.Tensor, s
     main_hw, hyper_hw = hw.split((4 * n_h, 4 * n_hyp), dim=1)
     hyper_pre = torch.addmm(hyper_xw + hyper_hw, hyper_h, params.hyper_weight_h)
     hyper_h, hyper_c = lstm_pointwise(hyper_pre.view(batch, 4, n_hyp), hyper_c,
-                                      params.hyper_offset, params.hyper_norms, keep_probs[1],
-                                      training)
+                                      params.hyper_offset, params.hyper_norms, masks[1])
     d_x, d_h, d_b = scaling_vectors(hyper_h, params.z_weight, params.z_bias, params.d_weight,
                                     unrolled).split(4)
     # gate-major [4, B, N_h]: d_x ⊙ W_x x + d_h ⊙ W_h h + d_b + b_0
     pre = torch.addcmul(d_b + params.bias.view(4, 1, n_h), d_x, xw)
     pre = torch.addcmul(pre, d_h, main_hw.view(batch, 4, n_h).transpose(0, 1))
-    h, c = lstm_pointwise(pre, c, params.main_offset, params.main_norms, keep_probs[0], training,
-                          gate_dim=0)
+    h, c = lstm_pointwise(pre, c, params.main_offset, params.main_norms, masks[0], gate_dim=0)
     return h, c, hyper_h, hyper_c
 
 
@@ -193,17 +190,22 @@ class HyperLSTMCell(nn.Module):
         params = self.step_params()
         return scaling_vectors(hyper_h, params.z_weight, params.z_bias, params.d_weight)
 
+    def dropout_masks(self, steps: int, batch_size: int) -> Masks:
+        """Recurrent dropout's masks for ``steps`` steps: the main cell's ``[T, B, N_h]`` and
+        the hyper cell's ``[T, B, N_ĥ]``, each None where nothing is dropped."""
+        return self.main.dropout_masks(steps, batch_size) + self.hyper.dropout_masks(
+            steps, batch_size)
+
     def step(self, pre_t: tuple[torch.Tensor, ...], hw: torch.Tensor, state: State,
-             fused: bool = False) -> tuple[torch.Tensor, State]:
-        """One step from the precomputed input parts and ``hw = h_{t-1} [W_h | W'_h]``;
-        ``fused``: the compiled :func:`hyperlstm_step`."""
+             masks: Masks, fused: bool = False) -> tuple[torch.Tensor, State]:
+        """One step from the precomputed input parts, ``hw = h_{t-1} [W_h | W'_h]`` and this
+        step's dropout masks; ``fused``: the compiled :func:`hyperlstm_step`."""
         step = compiled(hyperlstm_step) if fused else hyperlstm_step
-        keep_probs = (self.recurrent_keep_prob, self.hyper.recurrent_keep_prob)
-        new_state = step(pre_t[0], pre_t[1], hw, state, self.step_params(), keep_probs,
-                         self.training, fused)
+        new_state = step(pre_t[0], pre_t[1], hw, state, self.step_params(), masks, fused)
         return new_state[0], new_state
 
     def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step on ``x_t [B, D]``, plainly (for reading and testing; layers use ``step``)."""
         pre_t = tuple(p[0] for p in self.precompute(x_t[None]))
-        return self.step(pre_t, state[0] @ self.recurrent_weight(), state)
+        masks = tuple(m if m is None else m[0] for m in self.dropout_masks(1, x_t.shape[0]))
+        return self.step(pre_t, state[0] @ self.recurrent_weight(), state, masks)

@@ -7,7 +7,10 @@ One step (gates in the order i, f, o, g; ``N`` hidden units, ``D`` inputs)::
     h_t = sigmoid(o) * tanh(LN(c_t))
 
 ``drop`` is recurrent dropout without memory loss (Semeniuta et al. 2016): a fresh mask on the
-candidate ``g`` each step, kept with ``recurrent_keep_prob``. Layer norm follows the authors'
+candidate ``g`` each step, kept with ``recurrent_keep_prob``. A layer draws the masks of all its
+steps at once (:meth:`LSTMCell.dropout_masks`, values 0 or ``1 / keep``) and hands each step its
+own, so the step's code holds no random draw and no probability: compiled and eager steps see
+the same masks. Layer norm follows the authors'
 reference code: each gate block normalised on its own, epsilon 1e-3, gain 1 and bias 0 at start.
 Initialisation: ``W_x`` and ``W_h`` orthogonal per gate block, ``b = 0``.
 
@@ -32,6 +35,15 @@ State = tuple[torch.Tensor, ...]
 # A cell's layer-norm parameters: (gate gains [4, N], gate biases [4, N], cell gain [N], cell
 # bias [N]); None without layer norm.
 Norms = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None
+Masks = tuple[torch.Tensor | None, ...]  # a cell's dropout masks, one per dropped candidate
+
+
+def _dropout_mask(keep_prob: float, training: bool, like: torch.Tensor,
+                  shape: tuple[int, ...]) -> torch.Tensor | None:
+    """A mask of ``shape`` with entries ``1 / keep_prob`` (kept) and 0, or None."""
+    if not training or keep_prob >= 1.0:
+        return None
+    return like.new_empty(shape).bernoulli_(keep_prob).div_(keep_prob)
 
 
 def gate_layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
@@ -45,7 +57,7 @@ def gate_layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
 
 
 def lstm_pointwise(pre: torch.Tensor, c: torch.Tensor, gate_offset: torch.Tensor, norms: Norms,
-                   keep_prob: float, training: bool, gate_dim: int = 1
+                   mask: torch.Tensor | None, gate_dim: int = 1
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """The gates and state update from pre-activations (i, f, o, g); see the module docstring.
 
@@ -54,7 +66,7 @@ def lstm_pointwise(pre: torch.Tensor, c: torch.Tensor, gate_offset: torch.Tensor
         c: ``c_{t-1} [B, N]``.
         gate_offset: ``[3, 1]``, the forget bias in row 1 (added to i, f, o).
         norms: the layer norms' parameters, or None.
-        keep_prob, training: the dropout on ``g``, applied only when training.
+        mask: this step's dropout mask on ``g`` ``[B, N]`` (0 or ``1 / keep``), or None.
 
     Returns:
         ``(h_t, c_t)``, each ``[B, N]``.
@@ -67,20 +79,19 @@ def lstm_pointwise(pre: torch.Tensor, c: torch.Tensor, gate_offset: torch.Tensor
     offset = gate_offset if gate_dim == 1 else gate_offset[:, :, None]
     i, f, o = torch.sigmoid(sig_pre + offset).unbind(gate_dim)
     g = torch.tanh(g_pre.squeeze(gate_dim))
-    if training and keep_prob < 1.0:
-        g = F.dropout(g, p=1.0 - keep_prob)
+    if mask is not None:
+        g = g * mask
     c = torch.addcmul(i * g, f, c)
     cell = F.layer_norm(c, c.shape[-1:], norms[2], norms[3], LN_EPS) if norms is not None else c
     return o * torch.tanh(cell), c
 
 
 def lstm_step(xw: torch.Tensor, hw: torch.Tensor, c: torch.Tensor, gate_offset: torch.Tensor,
-              norms: Norms, keep_prob: float, training: bool
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+              norms: Norms, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """One LSTM step after its GEMMs: ``xw = W_x x_t + b`` and ``hw = W_h h_{t-1}`` ``[B, 4N]``,
-    ``c_{t-1} [B, N]`` -> ``(h_t, c_t)``."""
+    ``c_{t-1} [B, N]``, the dropout ``mask [B, N]`` or None -> ``(h_t, c_t)``."""
     pre = (xw + hw).view(hw.shape[0], 4, -1)
-    return lstm_pointwise(pre, c, gate_offset, norms, keep_prob, training)
+    return lstm_pointwise(pre, c, gate_offset, norms, mask)
 
 
 class GateLayerNorm(nn.Module):
@@ -164,22 +175,23 @@ class LSTMCell(nn.Module):
         return (self.gate_norm.weight, self.gate_norm.bias, self.cell_norm.weight,
                 self.cell_norm.bias)
 
-    def step(self, pre_t: tuple[torch.Tensor, ...], hw: torch.Tensor, state: State,
-             fused: bool = False) -> tuple[torch.Tensor, State]:
-        """One step from the precomputed input part and ``hw = h_{t-1} W_h``; ``fused``: the
-        compiled :func:`lstm_step`."""
-        step = compiled(lstm_step) if fused else lstm_step
-        h, c = step(pre_t[0], hw, state[1], self.gate_offset, self.norms(),
-                    self.recurrent_keep_prob, self.training)
-        return h, (h, c)
+    def dropout_masks(self, steps: int, batch_size: int) -> Masks:
+        """The recurrent dropout's masks for ``steps`` steps: ``([T, B, N],)`` of 0 and
+        ``1 / keep``, or ``(None,)`` when not training or nothing is dropped."""
+        return (_dropout_mask(self.recurrent_keep_prob, self.training, self.weight_h,
+                              (steps, batch_size, self.hidden_size)),)
 
-    def pointwise(self, pre: torch.Tensor, c: torch.Tensor, gate_dim: int = 1
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:func:`lstm_pointwise` with this cell's parameters."""
-        return lstm_pointwise(pre, c, self.gate_offset, self.norms(), self.recurrent_keep_prob,
-                              self.training, gate_dim)
+    def step(self, pre_t: tuple[torch.Tensor, ...], hw: torch.Tensor, state: State,
+             masks: Masks, fused: bool = False) -> tuple[torch.Tensor, State]:
+        """One step from the precomputed input part, ``hw = h_{t-1} W_h`` and this step's
+        dropout masks (one step of :meth:`dropout_masks`); ``fused``: the compiled
+        :func:`lstm_step`."""
+        step = compiled(lstm_step) if fused else lstm_step
+        h, c = step(pre_t[0], hw, state[1], self.gate_offset, self.norms(), masks[0])
+        return h, (h, c)
 
     def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step on ``x_t [B, D]``, plainly (for reading and testing; layers use ``step``)."""
         pre_t = tuple(p[0] for p in self.precompute(x_t[None]))
-        return self.step(pre_t, state[0] @ self.recurrent_weight(), state)
+        masks = tuple(m if m is None else m[0] for m in self.dropout_masks(1, x_t.shape[0]))
+        return self.step(pre_t, state[0] @ self.recurrent_weight(), state, masks)

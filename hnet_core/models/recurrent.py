@@ -19,9 +19,15 @@ import torch
 from torch import nn
 
 from hnet_core.models._recurrent_matmul import fast_recurrent_matmul, plain_recurrent_matmul
-from hnet_core.models._step_impl import STEP_IMPLS, compiled, resolve_step_impl
+from hnet_core.models._step_impl import (
+    STEP_IMPLS,
+    compiled,
+    is_recompile_limit_hit,
+    recompile_limit_hit,
+    resolve_step_impl,
+)
 from hnet_core.models.hyperlstm import HyperLSTMCell
-from hnet_core.models.lstm import LSTMCell, State
+from hnet_core.models.lstm import LSTMCell, Masks, State
 
 CELLS = ("lstm", "ln_lstm", "hyperlstm", "ln_hyperlstm")
 
@@ -44,8 +50,8 @@ class RecurrentConfig:
         impl: how the steps run, one of :data:`STEP_IMPLS`: ``eager`` (op by op, the reference),
             ``fused`` (each step compiled by TorchInductor), ``captured`` (the whole sequence
             compiled, CUDA graphs on a GPU), ``auto`` (``fused`` where the compiler works,
-            else ``eager``). Without a compiler, ``fused`` and ``captured`` run eagerly and
-            log it once.
+            else ``eager``). Where the compiler is missing or fails its probe, or its cache of
+            graphs is full, ``fused`` and ``captured`` run eagerly and log it once.
     """
 
     cell: str = "ln_hyperlstm"
@@ -93,28 +99,37 @@ def run_layer(cell: LSTMCell | HyperLSTMCell, x: torch.Tensor, state: State, fas
     """Run one cell over ``x [T, B, D]`` from ``state``; returns ``h [T, B, N]`` and the state.
 
     ``impl`` is a resolved path: ``eager``, ``fused`` or ``captured`` (which ignores ``fast``:
-    the compiler takes the plain product).
+    the compiler takes the plain product). The dropout masks of all steps are drawn here, before
+    the first step, so every path sees the same ones.
     """
-    pre = cell.precompute(x)
+    pre, masks = cell.precompute(x), cell.dropout_masks(x.shape[0], x.shape[1])
     if impl == "captured":
-        return compiled(run_steps, "reduce-overhead")(cell, pre, cell.recurrent_weight(), state)
+        y, state = compiled(run_steps, "reduce-overhead")(cell, pre, cell.recurrent_weight(),
+                                                          state, masks)
+        # CUDA graphs overwrite their outputs at the next replay; the state outlives this
+        # call (truncated BPTT carries it into the next window), so it gets its own memory.
+        return y, tuple(s.clone() for s in state)
     matmul = (fast_recurrent_matmul if fast else plain_recurrent_matmul)(
         cell.recurrent_weight(), x.shape[1], x.shape[0])
     outputs = []
     fused = impl == "fused"
-    for pre_t in zip(*(p.unbind(0) for p in pre), strict=True):
-        h, state = cell.step(pre_t, matmul(state[0]), state, fused)
+    step_masks = zip(*(m.unbind(0) if m is not None else [None] * x.shape[0] for m in masks),
+                     strict=True)
+    for pre_t, masks_t in zip(zip(*(p.unbind(0) for p in pre), strict=True), step_masks,
+                              strict=True):
+        h, state = cell.step(pre_t, matmul(state[0]), state, masks_t, fused)
         outputs.append(h)
     return torch.stack(outputs), state
 
 
 def run_steps(cell: LSTMCell | HyperLSTMCell, pre: tuple[torch.Tensor, ...],
-              weight: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+              weight: torch.Tensor, state: State, masks: Masks) -> tuple[torch.Tensor, State]:
     """The steps of a sequence with the plain product ``h_{t-1} @ W``: what ``captured``
     compiles as one graph."""
     outputs = []
-    for pre_t in zip(*(p.unbind(0) for p in pre), strict=True):
-        h, state = cell.step(pre_t, state[0] @ weight, state)
+    for t in range(pre[0].shape[0]):
+        masks_t = tuple(m if m is None else m[t] for m in masks)
+        h, state = cell.step(tuple(p[t] for p in pre), state[0] @ weight, state, masks_t)
         outputs.append(h)
     return torch.stack(outputs), state
 
@@ -138,12 +153,33 @@ class RecurrentStack(nn.Module):
                 ) -> tuple[torch.Tensor, list[State]]:
         """``x [T, B, D]`` -> (``h`` of the last layer ``[T, B, N_h]``, new state)."""
         state = state if state is not None else self.init_state(x.shape[1])
-        self.impl_ran = resolve_step_impl(self.config.impl, x.device.type)
+        impl = resolve_step_impl(self.config.impl, x.device.type)
+        if impl == "eager":
+            return self._run_layers(x, state, impl)
+        if impl == "captured" and x.is_cuda:
+            torch.compiler.cudagraph_mark_step_begin()  # a new step: earlier replays are done
+        rng = (torch.get_rng_state(), torch.cuda.get_rng_state(x.device) if x.is_cuda else None)
+        try:
+            return self._run_layers(x, state, impl)
+        except Exception as err:
+            if not is_recompile_limit_hit(err):
+                raise
+        # The compiler's cache is full: this call and later ones run eagerly, with the dropout
+        # masks the compiled attempt drew (the attempt's partial graph freed by now).
+        recompile_limit_hit(impl, x.device.type)
+        torch.set_rng_state(rng[0])
+        if rng[1] is not None:
+            torch.cuda.set_rng_state(rng[1], x.device)
+        return self._run_layers(x, state, "eager")
+
+    def _run_layers(self, x: torch.Tensor, state: list[State], impl: str
+                    ) -> tuple[torch.Tensor, list[State]]:
         new_state = []
         for cell, layer_state in zip(cast("Iterable[LSTMCell | HyperLSTMCell]", self.cells),
                                      state, strict=True):
-            x, layer_state = run_layer(cell, x, layer_state, self.config.fast, self.impl_ran)
+            x, layer_state = run_layer(cell, x, layer_state, self.config.fast, impl)
             new_state.append(layer_state)
+        self.impl_ran = impl
         return x, new_state
 
 

@@ -137,6 +137,7 @@ def train_char_lm(model_config: CharLMConfig, config: CharLMTrainConfig, corpus:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     identity = {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
     identity["train"].pop("epochs")
+    identity["model"]["rnn"].pop("impl")  # how the steps run changes no number they compute
     start = _resume(checkpoint, identity, model, optimizer, device)
     params = count_parameters(model)
     for epoch in range(start + 1, config.epochs + 1):

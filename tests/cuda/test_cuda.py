@@ -22,6 +22,7 @@ from hnet_core.models import (
     RecurrentConfig,
     RecurrentStack,
     build_classifier,
+    detach_state,
 )
 from hnet_core.models.hypercl import ChunkedHyperMLP, HyperMLPConfig, TargetMLP, split_weights
 from hnet_core.models.output_regularizer import output_regularizer, take_targets
@@ -61,6 +62,36 @@ def test_recurrent_stacks_agree_with_the_cpu(cell, device):
     config = RecurrentConfig(cell=cell, input_size=5, hidden_size=16, hyper_size=8,
                              embedding_size=4, num_layers=2)
     _agree(lambda: RecurrentStack(config), [torch.randn(7, 3, 5, dtype=torch.float64)], device)
+
+
+@pytest.mark.parametrize("impl", ["fused", "captured"])
+def test_compiled_recurrent_paths_agree_with_the_eager_cpu(impl, device):
+    """Fused and captured steps on the device against eager ones on the CPU, in float64, as a
+    trainer uses them: three truncated-BPTT windows carrying the state, the gradients of each
+    read before the next, then an evaluation without gradients."""
+    torch.manual_seed(0)
+    config = RecurrentConfig(cell="ln_hyperlstm", input_size=5, hidden_size=16, hyper_size=8,
+                             embedding_size=4, num_layers=2, impl="eager")
+    cpu_model = RecurrentStack(config).double()
+    compiled_model = copy.deepcopy(cpu_model).to(device)
+    compiled_model.config = dataclasses.replace(config, impl=impl)
+    windows = torch.randn(3, 7, 3, 5, dtype=torch.float64)
+    results = []
+    for model, where in ((cpu_model, torch.device("cpu")), (compiled_model, device)):
+        state, seen = None, []
+        for window in windows:
+            y, state = model(window.to(where), state)
+            model.zero_grad(set_to_none=True)
+            y.square().sum().backward()
+            seen.append(y.detach().cpu())
+            seen.extend(p.grad.detach().cpu() for p in model.parameters())
+            state = detach_state(state)
+        with torch.no_grad():
+            seen.append(model(windows[0].to(where))[0].cpu())
+        results.append(seen)
+    assert compiled_model.impl_ran == impl
+    for got, want in zip(results[1], results[0], strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-8, atol=1e-9)
 
 
 def test_char_lm_agrees_with_the_cpu(device):

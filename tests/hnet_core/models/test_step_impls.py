@@ -1,10 +1,14 @@
 """The compiled recurrent paths (``fused``, ``captured``) against the eager reference, every
-cell: the same values and gradients in float64, the same numbers for the same seed with
-dropout, and a clear fallback where TorchInductor has no compiler."""
+cell: the same values and gradients in float64, with dropout too, and a clear fallback where
+TorchInductor has no compiler or a broken one."""
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -64,19 +68,50 @@ def test_fused_without_gradients_and_with_the_plain_product(cell):
     torch.testing.assert_close(y_nograd, y_ref, rtol=1e-10, atol=1e-12)
 
 
-def test_fused_dropout_is_seeded_and_trains():
-    """With dropout, fused draws its own masks (the compiler's RNG): not eager's numbers, but
-    the same ones for the same seed, and only while training."""
-    stack = _stack("ln_hyperlstm", impl="fused", recurrent_keep_prob=0.7).float()
-    x = torch.randn(T, B, D)
-    outputs = []
-    for _ in range(2):
-        torch.manual_seed(1)
-        outputs.append(stack(x)[0])
-    assert stack.impl_ran == "fused"
-    assert torch.equal(outputs[0], outputs[1])
+@pytest.mark.parametrize("impl", ["fused", "captured"])
+def test_with_dropout_the_compiled_paths_equal_eager(impl):
+    """The masks are drawn before the steps, so a compiled path drops exactly what eager drops
+    (same seed), forward and backward; in evaluation nothing is dropped."""
+    stack = _stack("ln_hyperlstm", recurrent_keep_prob=0.7, hyper_recurrent_keep_prob=0.8)
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    torch.manual_seed(1)
+    y_ref, _, grads_ref = _pass(stack, x, "eager")
+    torch.manual_seed(1)
+    y, _, grads = _pass(stack, x, impl)
+    torch.testing.assert_close(y, y_ref, rtol=1e-10, atol=1e-12)
+    for name, grad in grads_ref.items():
+        torch.testing.assert_close(grads[name], grad, rtol=1e-9, atol=1e-11, msg=name)
+    torch.manual_seed(2)
+    assert not torch.equal(_pass(stack, x, impl)[0], y)  # fresh masks
     stack.eval()
-    assert not torch.equal(stack(x)[0], outputs[0])
+    y_eval, _, _ = _pass(stack, x, impl)
+    torch.testing.assert_close(y_eval, _pass(stack, x, "eager")[0], rtol=1e-10, atol=1e-12)
+
+
+def test_state_carries_across_windows_on_the_captured_path():
+    """Truncated BPTT: the state one window ends with starts the next; as eager does. (On
+    CPU there are no CUDA graphs to overwrite it: tests/cuda checks that part on a GPU.)"""
+    stack = _stack("hyperlstm", impl="captured")
+    x = torch.randn(2 * T, B, D, dtype=torch.float64)
+    whole = _stack("hyperlstm", impl="eager")(x)[0]
+    first, state = stack(x[:T])
+    second, _ = stack(x[T:], [tuple(s.detach() for s in layer) for layer in state])
+    assert stack.impl_ran == "captured"
+    torch.testing.assert_close(torch.cat([first, second]), whole, rtol=1e-10, atol=1e-12)
+
+
+def test_the_probe_runs_when_an_evaluation_asks_first(monkeypatch):
+    """The compiler's probe needs a backward pass: it gets one under no_grad and inference
+    mode too, where a model's first forward may be an evaluation."""
+    _step_impl.compiler_problem.cache_clear()
+    try:
+        with torch.inference_mode():
+            assert _step_impl.compiler_problem("cpu") is None
+        _step_impl.compiler_problem.cache_clear()
+        with torch.no_grad():
+            assert _step_impl.compiler_problem("cpu") is None
+    finally:
+        _step_impl.compiler_problem.cache_clear()
 
 
 def test_auto_is_fused_here_and_the_variable_overrides_it(monkeypatch):
@@ -93,13 +128,16 @@ def test_auto_is_fused_here_and_the_variable_overrides_it(monkeypatch):
 
 
 def test_without_a_compiler_fused_runs_eagerly_and_says_so_once(monkeypatch, caplog):
-    monkeypatch.setattr(inductor_config.cpp, "cxx", ("/nonexistent/g++",))
     monkeypatch.delenv(_step_impl.AUTO_ENV, raising=False)
+    monkeypatch.setattr(_step_impl, "_warned", set())
     for cached in (_step_impl.compiler_problem, _step_impl._resolve):
         cached.cache_clear()
+    # torch's config module: its own patch, which restores the value (monkeypatch deletes it)
+    no_compiler = inductor_config.patch({"cpp.cxx": ("/nonexistent/g++",)})
     try:
-        stack, x = _stack("ln_hyperlstm", impl="fused"), torch.randn(T, B, D, dtype=torch.float64)
-        with caplog.at_level(logging.WARNING, logger="hnet_core"):
+        with no_compiler, caplog.at_level(logging.WARNING, logger="hnet_core"):
+            stack = _stack("ln_hyperlstm", impl="fused")
+            x = torch.randn(T, B, D, dtype=torch.float64)
             y = stack(x)[0]
             stack(x)
             assert _step_impl.resolve_step_impl("auto", "cpu") == "eager"
@@ -112,3 +150,72 @@ def test_without_a_compiler_fused_runs_eagerly_and_says_so_once(monkeypatch, cap
     finally:
         for cached in (_step_impl.compiler_problem, _step_impl._resolve):
             cached.cache_clear()
+    assert _step_impl.resolve_step_impl("fused", "cpu") == "fused"  # the compiler is back
+
+
+_BROKEN_TOOLCHAIN = """
+import logging, sys, torch
+import torch._inductor.config as inductor_config
+inductor_config.cpp.cxx = (sys.argv[1],)
+logging.basicConfig(format="%(name)s: %(message)s")
+from hnet_core.models import RecurrentConfig, RecurrentStack
+stack = RecurrentStack(RecurrentConfig(cell="ln_hyperlstm", input_size=4, hidden_size=8,
+                                       hyper_size=4, embedding_size=2, impl="fused"))
+y, _ = stack(torch.randn(3, 2, 4))
+y.sum().backward()
+print("ran", stack.impl_ran)
+"""
+
+
+def test_a_compiler_that_fails_to_build_falls_back_in_one_line(tmp_path):
+    """A C++ compiler that is found (answers --version) but cannot build: the probe fails, the
+    stack trains eagerly, one line says why; no traceback."""
+    fake = tmp_path / "g++"
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && exec g++ --version\nexit 1\n')
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "HNET_RECURRENT_IMPL"}
+    env["TORCHINDUCTOR_CACHE_DIR"] = str(tmp_path / "inductor")  # nothing compiled to reuse
+    done = subprocess.run([sys.executable, "-c", _BROKEN_TOOLCHAIN, str(fake)], env=env,
+                          cwd=Path(__file__).resolve().parents[3], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["ran eager"]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("hnet_core: ")]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("hnet_core: recurrent impl 'fused' runs as 'eager' on cpu: "
+                               "TorchInductor failed to compile a probe")
+    assert "Traceback" not in done.stderr
+
+
+_FULL_CACHE = """
+import logging, torch
+from hnet_core.models import RecurrentConfig, RecurrentStack, _step_impl
+_step_impl.MIN_RECOMPILE_LIMIT = 1
+torch._dynamo.config.recompile_limit = 1
+logging.basicConfig(format="%(name)s: %(message)s")
+torch.manual_seed(0)
+x = torch.randn(3, 2, 4)
+for impl in ("fused", "eager", "fused"):
+    torch.manual_seed(0)
+    stack = RecurrentStack(RecurrentConfig(cell="lstm", input_size=4, hidden_size=8, impl=impl))
+    y, _ = stack(x)
+    y.sum().backward()
+    print(stack.impl_ran, y.sum().item())
+"""
+
+
+def test_a_full_graph_cache_falls_back_to_eager_in_one_line():
+    """Past dynamo's recompile limit (set to 1 here: the second step needs a second graph), the
+    stack runs eagerly, with the same numbers, and says so once; later stacks run eagerly."""
+    env = {k: v for k, v in os.environ.items() if k != "HNET_RECURRENT_IMPL"}
+    done = subprocess.run([sys.executable, "-c", _FULL_CACHE], env=env,
+                          cwd=Path(__file__).resolve().parents[3], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    ran = [line.split() for line in done.stdout.splitlines()]
+    assert [r[0] for r in ran] == ["eager", "eager", "eager"]
+    assert ran[0][1] == ran[1][1] == ran[2][1]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("hnet_core: ")]
+    assert lines == ["hnet_core: recurrent impl 'fused' runs as 'eager' on cpu from now on: the "
+                     "compiled step met torch._dynamo's recompile limit (1 graphs)"], done.stderr
+    assert "Traceback" not in done.stderr

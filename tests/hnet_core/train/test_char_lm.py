@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -50,6 +51,21 @@ def test_resume_continues_where_the_checkpoint_stopped(small_corpus, tmp_path):
     other = CharLMTrainConfig(**{**TRAIN.__dict__, "lr": 1e-2})
     with pytest.raises(ValueError, match="another configuration"):
         next(train_char_lm(MODEL, other, small_corpus, checkpoint=path))
+
+
+def test_a_checkpoint_resumes_under_another_recurrent_path(small_corpus, tmp_path):
+    """How the steps run is no part of a checkpoint's identity: an eager run's checkpoint
+    resumes fused, to the same numbers up to rounding (the dropout masks are drawn outside the
+    compiled steps, so both paths drop the same units)."""
+    straight = list(train_char_lm(MODEL, TRAIN, small_corpus))  # eager: tests/conftest.py
+    path = tmp_path / "ckpt.pt"
+    list(train_char_lm(MODEL, dataclasses.replace(TRAIN, epochs=1), small_corpus,
+                       checkpoint=path))
+    fused = dataclasses.replace(MODEL, rnn=dataclasses.replace(MODEL.rnn, impl="fused"))
+    rest = list(train_char_lm(fused, TRAIN, small_corpus, checkpoint=path))
+    assert [(m["epoch"], m["rnn_impl"]) for m in rest] == [(2, "fused"), (3, "fused")]
+    for key in ("train_bpc", "valid_bpc", "test_bpc"):
+        assert rest[-1][key] == pytest.approx(straight[-1][key], rel=1e-3)
 
 
 def test_nan_loss_raises_training_diverged(small_corpus):
