@@ -119,7 +119,12 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     engine_kwargs = {}
     if parsed.get_backend_name() == "sqlite":
         # check_storage_url refused an in-memory SQLite (no database)
-        Path(cast(str, parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(cast(str, parsed.database)).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a parent that is a file, no permission, a read-only disk
+            raise ConfigError(f"cannot create the SQLite database's folder {folder}: "
+                              f"{err.strerror or err}") from None
         engine_kwargs = {"connect_args": {"timeout": 60}}
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5

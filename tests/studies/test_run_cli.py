@@ -103,6 +103,24 @@ def test_bad_input_exits_2_with_one_line(argv, message, tmp_path, capsys, monkey
     assert not ray.is_initialized()
 
 
+def test_a_storage_path_under_a_file_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
+    """A SQLite or journal path whose parent is a file: one line, exit 2, Ray never started."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for url, message in ((f"sqlite:///{blocker}/dir/x.db",
+                          f"cannot create the SQLite database's folder {blocker}/dir: Not a "
+                          "directory"),
+                         (f"journal:///{blocker}/dir/x.journal", "Not a directory")):
+        assert main(["synthetic", "--storage", url, "--results-dir",
+                     str(tmp_path / "results")]) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err
+        assert len(captured.err.strip().splitlines()) == 1 and captured.out == ""
+        assert not ray.is_initialized()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
 SECRET = "pw-never-shown-4711"
 
 
