@@ -149,8 +149,18 @@ def _raise_recompile_limit() -> None:
     setattr(config, name, max(getattr(config, name), MIN_RECOMPILE_LIMIT))
 
 
+def limit_compile_workers() -> None:
+    """Keep TorchInductor's pool of compiling processes (one per core of the machine by default)
+    to this process's torch threads: a trial holding 1 of a node's 64 cores starts 1, not 32,
+    unless ``TORCHINDUCTOR_COMPILE_THREADS`` says otherwise."""
+    if "TORCHINDUCTOR_COMPILE_THREADS" not in os.environ:
+        config: Any = torch._inductor.config
+        config.compile_threads = max(1, min(config.compile_threads, torch.get_num_threads()))
+
+
 def _compile(fn: Callable, mode: str | None = None) -> Callable:
     _raise_recompile_limit()
+    limit_compile_workers()
     if mode is None:
         return torch.compile(fn, fullgraph=True, dynamic=False, options=_INDUCTOR_OPTIONS)
     # torch.compile takes a mode or options, not both: the mode's own options, plus ours.

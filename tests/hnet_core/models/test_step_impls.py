@@ -114,6 +114,22 @@ def test_the_probe_runs_when_an_evaluation_asks_first(monkeypatch):
         _step_impl.compiler_problem.cache_clear()
 
 
+def test_the_compiling_processes_keep_to_the_threads(monkeypatch):
+    monkeypatch.delenv("TORCHINDUCTOR_COMPILE_THREADS", raising=False)
+    threads = torch.get_num_threads()
+    try:
+        with inductor_config.patch({"compile_threads": 32}):
+            torch.set_num_threads(1)
+            _step_impl.limit_compile_workers()
+            assert inductor_config.compile_threads == 1
+        with inductor_config.patch({"compile_threads": 32}):
+            monkeypatch.setenv("TORCHINDUCTOR_COMPILE_THREADS", "32")
+            _step_impl.limit_compile_workers()
+            assert inductor_config.compile_threads == 32
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_auto_is_fused_here_and_the_variable_overrides_it(monkeypatch):
     monkeypatch.delenv(_step_impl.AUTO_ENV, raising=False)
     assert _step_impl.resolve_step_impl("auto", "cpu") == "fused"  # gcc is on every machine
