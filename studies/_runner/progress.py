@@ -97,12 +97,16 @@ class Progress:
             self.counts[trial.state.name] = self.counts.get(trial.state.name, 0) + 1
             if best is not None:
                 self.best = _Best(best.number, best.value, dict(best.params))
-        if self.quiet:
-            value = _fmt(trial.values[0]) if trial.values else "-"
-            error = trial.user_attrs.get("error")
-            print(f"[{self.study_name}] trial {trial.number} {trial.state.name} "
-                  f"{self.objective}={value}" + (f" error: {error}" if error else "")
-                  + f" ({self._summary()})", flush=True)
+            if self.quiet:
+                value = _fmt(trial.values[0]) if trial.values else "-"
+                error = trial.user_attrs.get("error")
+                line = (f"[{self.study_name}] trial {trial.number} {trial.state.name} "
+                        f"{self.objective}={value}" + (f" error: {error}" if error else "")
+                        + f" ({self._summary()})\n")
+                # one write under the lock: print() from the driver's trial threads writes
+                # text and newline apart, and two lines could run into one
+                sys.stdout.write(line)
+                sys.stdout.flush()
 
     def _done(self) -> int:
         return self.already + self.counts["COMPLETE"] + self.counts["PRUNED"]
