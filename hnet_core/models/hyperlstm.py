@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from hnet_core.models._step_impl import compiled
-from hnet_core.models.lstm import LSTMCell, Masks, Norms, State, lstm_pointwise
+from hnet_core.models.lstm import LSTMCell, Masks, Norms, State, lstm_pointwise, masks_at
 
 NUM_SCALED = 8  # z/d blocks that scale a product: 4 gates x {x path, h path}
 NUM_BLOCKS = 12  # ... plus 4 dynamic-bias blocks
@@ -207,5 +207,5 @@ class HyperLSTMCell(nn.Module):
     def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step on ``x_t [B, D]``, plainly (for reading and testing; layers use ``step``)."""
         pre_t = tuple(p[0] for p in self.precompute(x_t[None]))
-        masks = tuple(m if m is None else m[0] for m in self.dropout_masks(1, x_t.shape[0]))
+        masks = masks_at(self.dropout_masks(1, x_t.shape[0]), 0)
         return self.step(pre_t, state[0] @ self.recurrent_weight(), state, masks)

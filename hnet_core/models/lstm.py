@@ -10,8 +10,8 @@ One step (gates in the order i, f, o, g; ``N`` hidden units, ``D`` inputs)::
 candidate ``g`` each step, kept with ``recurrent_keep_prob``. A layer draws the masks of all its
 steps at once (:meth:`LSTMCell.dropout_masks`, values 0 or ``1 / keep``) and hands each step its
 own, so the step's code holds no random draw and no probability: compiled and eager steps see
-the same masks. Layer norm follows the authors'
-reference code: each gate block normalised on its own, epsilon 1e-3, gain 1 and bias 0 at start.
+the same masks. Layer norm follows the authors' reference code: each gate block normalised on
+its own, epsilon 1e-3, gain 1 and bias 0 at start.
 Initialisation: ``W_x`` and ``W_h`` orthogonal per gate block, ``b = 0``.
 
 A cell exposes its step in three parts so a layer can run a sequence fast
@@ -36,6 +36,11 @@ State = tuple[torch.Tensor, ...]
 # bias [N]); None without layer norm.
 Norms = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None
 Masks = tuple[torch.Tensor | None, ...]  # a cell's dropout masks, one per dropped candidate
+
+
+def masks_at(masks: Masks, t: int) -> Masks:
+    """Step ``t``'s masks ``[B, N]`` of a sequence's ``[T, B, N]`` (None stays None)."""
+    return tuple(m if m is None else m[t] for m in masks)
 
 
 def _dropout_mask(keep_prob: float, training: bool, like: torch.Tensor,
@@ -193,5 +198,5 @@ class LSTMCell(nn.Module):
     def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step on ``x_t [B, D]``, plainly (for reading and testing; layers use ``step``)."""
         pre_t = tuple(p[0] for p in self.precompute(x_t[None]))
-        masks = tuple(m if m is None else m[0] for m in self.dropout_masks(1, x_t.shape[0]))
+        masks = masks_at(self.dropout_masks(1, x_t.shape[0]), 0)
         return self.step(pre_t, state[0] @ self.recurrent_weight(), state, masks)

@@ -27,7 +27,7 @@ from hnet_core.models._step_impl import (
     resolve_step_impl,
 )
 from hnet_core.models.hyperlstm import HyperLSTMCell
-from hnet_core.models.lstm import LSTMCell, Masks, State
+from hnet_core.models.lstm import LSTMCell, Masks, State, masks_at
 
 CELLS = ("lstm", "ln_lstm", "hyperlstm", "ln_hyperlstm")
 
@@ -112,12 +112,9 @@ def run_layer(cell: LSTMCell | HyperLSTMCell, x: torch.Tensor, state: State, fas
     matmul = (fast_recurrent_matmul if fast else plain_recurrent_matmul)(
         cell.recurrent_weight(), x.shape[1], x.shape[0])
     outputs = []
-    fused = impl == "fused"
-    step_masks = zip(*(m.unbind(0) if m is not None else [None] * x.shape[0] for m in masks),
-                     strict=True)
-    for pre_t, masks_t in zip(zip(*(p.unbind(0) for p in pre), strict=True), step_masks,
-                              strict=True):
-        h, state = cell.step(pre_t, matmul(state[0]), state, masks_t, fused)
+    for t, pre_t in enumerate(zip(*(p.unbind(0) for p in pre), strict=True)):
+        h, state = cell.step(pre_t, matmul(state[0]), state, masks_at(masks, t),
+                             impl == "fused")
         outputs.append(h)
     return torch.stack(outputs), state
 
@@ -128,8 +125,8 @@ def run_steps(cell: LSTMCell | HyperLSTMCell, pre: tuple[torch.Tensor, ...],
     compiles as one graph."""
     outputs = []
     for t in range(pre[0].shape[0]):
-        masks_t = tuple(m if m is None else m[t] for m in masks)
-        h, state = cell.step(tuple(p[t] for p in pre), state[0] @ weight, state, masks_t)
+        h, state = cell.step(tuple(p[t] for p in pre), state[0] @ weight, state,
+                             masks_at(masks, t))
         outputs.append(h)
     return torch.stack(outputs), state
 

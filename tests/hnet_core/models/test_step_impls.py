@@ -169,6 +169,14 @@ def test_without_a_compiler_fused_runs_eagerly_and_says_so_once(monkeypatch, cap
     assert _step_impl.resolve_step_impl("fused", "cpu") == "fused"  # the compiler is back
 
 
+def _run_script(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """``script`` in a fresh Python from the repository's root, ``impl="auto"`` left to itself."""
+    environ = {k: v for k, v in os.environ.items() if k != "HNET_RECURRENT_IMPL"} | env
+    return subprocess.run([sys.executable, "-c", script, *args], env=environ,
+                          cwd=Path(__file__).resolve().parents[3], capture_output=True,
+                          text=True, timeout=300)
+
+
 _BROKEN_TOOLCHAIN = """
 import logging, sys, torch
 import torch._inductor.config as inductor_config
@@ -189,11 +197,8 @@ def test_a_compiler_that_fails_to_build_falls_back_in_one_line(tmp_path):
     fake = tmp_path / "g++"
     fake.write_text('#!/bin/sh\n[ "$1" = --version ] && exec g++ --version\nexit 1\n')
     fake.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k != "HNET_RECURRENT_IMPL"}
-    env["TORCHINDUCTOR_CACHE_DIR"] = str(tmp_path / "inductor")  # nothing compiled to reuse
-    done = subprocess.run([sys.executable, "-c", _BROKEN_TOOLCHAIN, str(fake)], env=env,
-                          cwd=Path(__file__).resolve().parents[3], capture_output=True,
-                          text=True, timeout=300)
+    done = _run_script(_BROKEN_TOOLCHAIN, str(fake),  # an empty cache: nothing to reuse
+                       TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "inductor"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["ran eager"]
     lines = [line for line in done.stderr.splitlines() if line.startswith("hnet_core: ")]
@@ -223,10 +228,7 @@ for impl in ("fused", "eager", "fused"):
 def test_a_full_graph_cache_falls_back_to_eager_in_one_line():
     """Past dynamo's recompile limit (set to 1 here: the second step needs a second graph), the
     stack runs eagerly, with the same numbers, and says so once; later stacks run eagerly."""
-    env = {k: v for k, v in os.environ.items() if k != "HNET_RECURRENT_IMPL"}
-    done = subprocess.run([sys.executable, "-c", _FULL_CACHE], env=env,
-                          cwd=Path(__file__).resolve().parents[3], capture_output=True,
-                          text=True, timeout=300)
+    done = _run_script(_FULL_CACHE)
     assert done.returncode == 0, done.stderr
     ran = [line.split() for line in done.stdout.splitlines()]
     assert [r[0] for r in ran] == ["eager", "eager", "eager"]
