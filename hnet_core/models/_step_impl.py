@@ -96,6 +96,18 @@ def is_recompile_limit_hit(err: BaseException) -> bool:
     return limit_hit is not None and isinstance(err, limit_hit)
 
 
+def auto_override() -> str | None:
+    """What ``HNET_RECURRENT_IMPL`` says ``auto`` stands for, None when it is unset.
+
+    Raises:
+        ValueError: it names no path.
+    """
+    chosen = os.environ.get(AUTO_ENV)
+    if chosen and chosen not in STEP_IMPLS[1:]:
+        raise ValueError(f"{AUTO_ENV}={chosen!r}: expected one of {STEP_IMPLS[1:]}")
+    return chosen or None
+
+
 def resolve_step_impl(requested: str, device_type: str) -> str:
     """The path that runs for ``requested`` on ``device_type``: ``eager``, ``fused`` or
     ``captured`` (``auto`` and an unavailable compiler resolved; the fallback logged once).
@@ -105,10 +117,8 @@ def resolve_step_impl(requested: str, device_type: str) -> str:
     """
     if requested not in STEP_IMPLS:
         raise ValueError(f"unknown impl {requested!r}; expected one of {STEP_IMPLS}")
-    if requested == "auto" and (chosen := os.environ.get(AUTO_ENV)):
-        if chosen not in STEP_IMPLS[1:]:
-            raise ValueError(f"{AUTO_ENV}={chosen!r}: expected one of {STEP_IMPLS[1:]}")
-        requested = chosen
+    if requested == "auto":
+        requested = auto_override() or requested
     if device_type in _exhausted:
         return "eager"
     return _resolve(requested, device_type)

@@ -21,6 +21,7 @@ from torch import nn
 from hnet_core.models._recurrent_matmul import fast_recurrent_matmul, plain_recurrent_matmul
 from hnet_core.models._step_impl import (
     STEP_IMPLS,
+    auto_override,
     compiled,
     is_recompile_limit_hit,
     recompile_limit_hit,
@@ -71,6 +72,8 @@ class RecurrentConfig:
             raise ValueError(f"unknown cell {self.cell!r}; expected one of {CELLS}")
         if self.impl not in STEP_IMPLS:
             raise ValueError(f"unknown impl {self.impl!r}; expected one of {STEP_IMPLS}")
+        if self.impl == "auto":
+            auto_override()  # a bad HNET_RECURRENT_IMPL refused where the config is made
         for name in ("input_size", "hidden_size", "num_layers", "hyper_size", "embedding_size"):
             if not getattr(self, name) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

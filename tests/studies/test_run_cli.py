@@ -121,6 +121,20 @@ def test_a_storage_path_under_a_file_exits_2_with_one_line(tmp_path, capsys, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
+def test_a_bad_recurrent_impl_variable_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
+    """HNET_RECURRENT_IMPL naming no path: refused when the trial's model config is built at
+    plan time, before Ray starts, with nothing written."""
+    monkeypatch.setenv("HNET_RECURRENT_IMPL", "quick")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert main(["hyperlstm_ptb", "--preset", "smoke", "--results-dir",
+                 str(tmp_path / "results")]) == 2
+    captured = capsys.readouterr()
+    assert ("HNET_RECURRENT_IMPL='quick': expected one of ('eager', 'fused', 'captured')"
+            in captured.err)
+    assert len(captured.err.strip().splitlines()) == 1 and captured.out == ""
+    assert list(tmp_path.iterdir()) == [] and not ray.is_initialized()
+
+
 SECRET = "pw-never-shown-4711"
 
 
