@@ -27,7 +27,7 @@ sns.set_theme(style="whitegrid", context="paper")
 SIZE = (6.4, 4.2)
 
 
-def _label(name: str) -> str:
+def axis_label(name: str) -> str:
     return name.removeprefix("param_").removeprefix("value_").replace("_", " ")
 
 
@@ -56,14 +56,14 @@ def parameter_efficiency(table: pd.DataFrame, objective: str, maximize: bool,
     ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("trainable parameters")
-    ax.set_ylabel(_label(objective) + (" (higher is better)" if maximize
+    ax.set_ylabel(axis_label(objective) + (" (higher is better)" if maximize
                                        else " (lower is better)"))
     ax.set_title(title)
     many = hue is not None and done[hue].nunique() > 4
     if many:  # beside the axes, where it hides no point
         fig.set_size_inches(SIZE[0] + 2.4, SIZE[1])
     place: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1)} if many else {}
-    ax.legend(fontsize=7, title=_label(hue) if hue else None, **place)
+    ax.legend(fontsize=7, title=axis_label(hue) if hue else None, **place)
     fig.tight_layout()
     return fig
 
@@ -74,7 +74,7 @@ def _label_references(ax, references: pd.DataFrame, objective: str) -> None:
     low, high = (np.log10(v) for v in ax.get_xlim())
     for ref in references.itertuples():
         right_half = np.log10(ref.params) > (low + high) / 2
-        metric = "" if ref.metric == objective else f" ({_label(ref.metric)})"
+        metric = "" if ref.metric == objective else f" ({axis_label(ref.metric)})"
         ax.annotate(f"paper: {ref.label}{metric}", (ref.params, ref.value),
                     textcoords="offset points", xytext=(-6 if right_half else 6, 5),
                     ha="right" if right_half else "left", fontsize=7)
@@ -87,7 +87,7 @@ def learning_curves(curves: pd.DataFrame, objective: str, title: str) -> Figure:
         ax.plot(rows.epoch, rows.value, marker="o", ms=3, label=f"trial {trial}")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel(_label(objective))
+    ax.set_ylabel(axis_label(objective))
     ax.set_title(title)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -116,8 +116,8 @@ def ablation_bars(table: pd.DataFrame, group: str, objective: str, title: str,
                                            strict=True)):
         ax.annotate(f"{mean:.4g} (n={n})", (end, y), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=7)
-    ax.set_xlabel(f"{_label(objective)}: mean ± std over {averaged}")
-    ax.set_ylabel(_label(group))
+    ax.set_xlabel(f"{axis_label(objective)}: mean ± std over {averaged}")
+    ax.set_ylabel(axis_label(group))
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -128,7 +128,7 @@ def importance_bars(importance: pd.DataFrame, objective: str, title: str) -> Fig
     fig, ax = plt.subplots(figsize=(SIZE[0], 0.8 + 0.35 * len(importance)))
     sns.barplot(data=importance, x="importance", y="parameter", ax=ax, color="C2",
                 errorbar=None)
-    ax.set_xlabel(f"fANOVA importance for {_label(objective)}")
+    ax.set_xlabel(f"fANOVA importance for {axis_label(objective)}")
     ax.set_ylabel("parameter")
     ax.set_title(title)
     fig.tight_layout()

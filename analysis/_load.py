@@ -18,6 +18,7 @@ SCHEMA_VERSION = "4"
 READABLE_VERSIONS = ("1", "2", "3", "4")
 SCHEMA_KEY = b"hnet_studies.schema_version"
 STUDY_KEY = b"hnet_studies.study"
+CONFIRMATIONS = "confirmations.parquet"
 ACC_COLUMNS = ["study", "trial", "seed", "scenario", "trained_through", "eval_task",
                "accuracy"]
 
@@ -48,6 +49,21 @@ def read_table(path: Path) -> pd.DataFrame:
         raise SchemaVersionError(f"{path} has result schema version {version}; this analysis "
                                  f"reads version {SCHEMA_VERSION}")
     return pd.read_parquet(path)
+
+
+def find_confirmations(folder: Path, stored_name: str) -> pd.DataFrame:
+    """The confirmations of study ``stored_name``: its own folder's ``confirmations.parquet``
+    (a confirmation study's), else every sibling folder's that confirms it (a search's), in one
+    frame (``study`` names the confirmation)."""
+    own = folder / CONFIRMATIONS
+    if own.is_file():
+        return read_table(own)
+    frames = []
+    for path in sorted(folder.parent.glob(f"*/{CONFIRMATIONS}")):
+        frame = read_table(path)
+        if not frame.empty and (frame.search_study == stored_name).all():
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 @dataclass(frozen=True)
@@ -95,8 +111,10 @@ class StudyInfo:
 
 @dataclass(frozen=True)
 class StudyResults:
-    """A study's tables: ``trials`` (one row per trial and seed), ``epochs`` (long format) and
-    ``acc_matrix`` (continual-learning studies; empty otherwise), and its ``info``."""
+    """A study's tables: ``trials`` (one row per trial and seed), ``epochs`` (long format),
+    ``acc_matrix`` (continual-learning studies; empty otherwise) and ``confirmations`` (one
+    row per configuration and seed of ``studies.confirm`` runs of this search, found beside
+    it, or of this confirmation study; empty otherwise), and its ``info``."""
 
     name: str
     folder: Path
@@ -104,6 +122,7 @@ class StudyResults:
     epochs: pd.DataFrame
     acc_matrix: pd.DataFrame
     info: StudyInfo
+    confirmations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def find_study(study: str, results_dir: str | Path = "results") -> Path:
@@ -134,6 +153,7 @@ class ComparedResults:
     trials: pd.DataFrame
     epochs: pd.DataFrame
     acc_matrix: pd.DataFrame
+    confirmations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def names(self) -> list[str]:
@@ -165,7 +185,10 @@ def load(study: str | list[str] | tuple[str, ...], results_dir: str | Path = "re
         frames = [f for f in frames if not f.empty] or frames[:1]
         return pd.concat(frames, ignore_index=True)
 
-    return ComparedResults(every, joined("trials"), joined("epochs"), joined("acc_matrix"))
+    confirmations = [s.confirmations for s in every if not s.confirmations.empty]
+    return ComparedResults(every, joined("trials"), joined("epochs"), joined("acc_matrix"),
+                           pd.concat(confirmations, ignore_index=True) if confirmations
+                           else pd.DataFrame())
 
 
 def _load_one(study: str, results_dir: str | Path) -> StudyResults:
@@ -176,5 +199,6 @@ def _load_one(study: str, results_dir: str | Path) -> StudyResults:
         acc.insert(3, "scenario", 1)
     trials = read_table(folder / "trials.parquet")
     raw = json.loads(_metadata(folder / "trials.parquet").get(STUDY_KEY, b"{}"))
+    info = StudyInfo.from_metadata(raw, folder, trials)
     return StudyResults(folder.name, folder, trials, read_table(folder / "epochs.parquet"),
-                        acc, StudyInfo.from_metadata(raw, folder, trials))
+                        acc, info, find_confirmations(folder, info.stored_name))

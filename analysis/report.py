@@ -22,6 +22,11 @@ import pandas as pd
 
 from analysis import _figures, _forgetting
 from analysis._compare import NothingToCompare, build_comparison
+from analysis._confirmations import (
+    confirmation_figure,
+    confirmation_table,
+    mean_winners_curse,
+)
 from analysis._html import Section, render
 from analysis._importance import param_importance
 from analysis._load import ResultsNotFound, SchemaVersionError, StudyResults, load
@@ -174,6 +179,47 @@ def _importance(results: StudyResults, storage: str | None, out: Output) -> Sect
     return section
 
 
+def _confirmation(results: StudyResults, out: Output) -> Section | None:
+    confirmations = results.confirmations
+    if confirmations.empty:
+        return None
+    section = Section("Confirmation under seeds")
+    objective = results.info.objectives[0]
+    maximize = results.info.direction(objective) == "maximize"
+    table = confirmation_table(confirmations, objective)
+    for study, rows in table.groupby("study", sort=True):
+        seeds = confirmations[confirmations.study == study]
+        name = "confirmation" if table.study.nunique() == 1 else f"confirmation-{study}"
+        out.figure(section, name, confirmation_figure(
+            seeds, rows, objective, maximize, f"{study}: {objective} under seeds"),
+            f"{study}: {objective} of each confirmed configuration under "
+            f"{seeds.seed.nunique()} seeds (points), its mean and 95% t interval, and the "
+            "search's single value (cross), best in the search first; band: the reference's "
+            "95% interval")
+        curse = mean_winners_curse(rows)
+        if pd.notna(curse):
+            side = "overstated" if (curse > 0) == maximize else "understated"
+            section.notes.append(f"{study}: on average the search {side} its winners' "
+                                 f"{objective} by {abs(curse):.4g} (search value minus the "
+                                 "mean over seeds)")
+        reused = _reused_seeds(seeds)
+        if reused:
+            section.notes.append(f"{study}: seed(s) {reused} also ran in the search, so the "
+                                 "means keep part of the winner's curse")
+    out.table(section, "confirmation", table, f"{objective} per configuration: mean, std and "
+              "95% t interval over seeds; difference to the reference with Welch's t-test "
+              "p-value and its Holm correction across the candidates; winner's curse: the "
+              "search's value minus the mean")
+    return section
+
+
+def _reused_seeds(seeds: pd.DataFrame) -> str:
+    """The confirmation's seeds that the search also ran its candidates under."""
+    searched = {int(s) for text in seeds.search_seeds.dropna() for s in str(text).split(",")
+                if s.strip()}
+    return ", ".join(str(s) for s in sorted(searched & set(seeds.seed.astype(int))))
+
+
 def _meta(results: StudyResults, table) -> dict[str, str]:
     info = results.info
     counts = Counter(table.state) if not table.empty else Counter()
@@ -199,6 +245,7 @@ def build_report(study: str, results_dir: str | Path = "results", out: str | Pat
         sections.append(_forgetting_section(
             results, int(best.trial.iloc[0]) if not best.empty else None, output))
     sections += [s for s in [_scenarios(results, output)] if s is not None]
+    sections += [s for s in [_confirmation(results, output)] if s is not None]
     sections.append(_curves(results, best, output))
     sections += [s for s in [_ablation(results, output)] if s is not None]
     sections.append(_importance(results, storage, output))

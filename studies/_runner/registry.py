@@ -30,7 +30,7 @@ from studies._runner.importing import (
 from studies._runner.spec import StudySpec
 
 ENTRY_POINT_GROUP = "hnet_studies.studies"
-_NOT_STUDIES = {"run", "dashboard"}
+_NOT_STUDIES = {"run", "dashboard", "confirm"}
 
 
 def study_names() -> list[str]:

@@ -12,6 +12,7 @@ import itertools
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -261,6 +262,32 @@ def study_info(p: Plan, target: int) -> dict:
 def run_session(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the runner reports trials itself
     p = plan(args)
+
+    def open_study(storage: optuna.storages.BaseStorage) -> optuna.Study:
+        return _open_study(storage, p.study_name, [p.spec.metrics[o] for o in p.objectives],
+                           p.config, study_identity(p.config, p.objectives), p.source,
+                           make_sampler(p.sampler, p.spec, p.config, seed=args.sampler_seed,
+                                        objectives=len(p.objectives)),
+                           make_pruner(p.pruner, p.config))
+
+    return run_plan(p, args, RunHooks(open_study, Driver, _summary))
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """What differs between a search (:func:`run_session`) and a run of fixed configurations
+    (``studies.confirm``): how the study is opened, which driver runs it, and what is written
+    and printed once it has run (``finish(study, settings, driver, storage_url, stopped)``)."""
+
+    open_study: Callable[[optuna.storages.BaseStorage], optuna.Study]
+    driver: type[Driver]
+    finish: Callable[[optuna.Study, RunSettings, Driver, str], None]
+    after_stop: Callable[[optuna.Study], None] | None = None
+
+
+def run_plan(p: Plan, args: argparse.Namespace, hooks: RunHooks) -> int:
+    """Start Ray, open the study, run it to its target, write the Parquet results; returns the
+    exit code (SIGTERM and Ctrl-C queue the running trials again)."""
     claim = claim_study(p.storage_url, p.study_name)
     signals = StopSignals()
     try:
@@ -269,12 +296,7 @@ def run_session(args: argparse.Namespace) -> int:
                                           p.source.ship)
         signals.install()  # again: Ray's driver has put its own SIGTERM handler in place
         jobs = p.jobs or trial_slots(p.config, resources, args.jobs)
-        study = _open_study(open_storage(p.storage_url), p.study_name,
-                            [p.spec.metrics[o] for o in p.objectives], p.config,
-                            study_identity(p.config, p.objectives), p.source,
-                            make_sampler(p.sampler, p.spec, p.config, seed=args.sampler_seed,
-                                         objectives=len(p.objectives)),
-                            make_pruner(p.pruner, p.config))
+        study = hooks.open_study(open_storage(p.storage_url))
         stale = fail_stale_trials(study)
         run_id = start_run(study)
         target = p.config.n_trials
@@ -291,15 +313,17 @@ def run_session(args: argparse.Namespace) -> int:
                   "failed and queued again", file=sys.stderr)
         with results, Progress(p.study_name, target, done_before, p.objectives[0],
                                args.quiet, p.config.epochs) as progress:
-            driver = Driver(p.spec, p.config, settings, study, progress, results, run_id)
+            driver = hooks.driver(p.spec, p.config, settings, study, progress, results, run_id)
             signals.driver = driver
             code = driver.run()
         if driver.stopped_by is not None:
+            if hooks.after_stop is not None:
+                hooks.after_stop(study)
             print(f"{p.study_name}: stopped by {signals.name()}; {driver.queued_again} running "
                   "trial(s) queued again; run the same command again to continue",
                   file=sys.stderr)
             return signals.exit_code()
-        _summary(study, settings, driver, p.storage_url)
+        hooks.finish(study, settings, driver, p.storage_url)
         return code
     except KeyboardInterrupt:
         print(f"{p.study_name}: stopped by {signals.name()}; run the same command again to "

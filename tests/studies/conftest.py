@@ -27,13 +27,18 @@ class Runner:
         self.env = dict(os.environ, RAY_TMPDIR=ray_tmp, PYTHONUNBUFFERED="1")
         self.env.pop("RAY_ADDRESS", None)
 
-    def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "studies.run", *args, "--results-dir", str(self.results),
+    def command(self, *args: str, module: str = "studies.run") -> list[str]:
+        return [sys.executable, "-m", module, *args, "--results-dir", str(self.results),
                 "--quiet", "--ray-cpus", "2"]
 
     def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
         return subprocess.run(self.command(*args), env=self.env, cwd=REPO, capture_output=True,
                               text=True, timeout=timeout)
+
+    def confirm(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+        """``python -m studies.confirm`` on this runner's results folder."""
+        return subprocess.run(self.command(*args, module="studies.confirm"), env=self.env,
+                              cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
     def start(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(self.command(*args), env=self.env, cwd=REPO,
