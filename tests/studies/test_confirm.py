@@ -4,6 +4,10 @@ is written."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
+
 import optuna
 import pandas as pd
 import pytest
@@ -14,6 +18,7 @@ from studies._runner.config import ConfigError
 from studies._runner.confirmation import candidates
 from studies.confirm import main
 from studies.synthetic import SPEC as SYNTHETIC
+from tests.studies.conftest import REPO
 
 STUDY = "tests/studies/files/noisy_quadratic.py"
 SEARCH = "noisy_quadratic-smoke"
@@ -73,6 +78,36 @@ def test_the_report_has_the_confirmation_section(runner):
     shown = report.figures["confirmation"][0]
     assert shown["points"] == 3 * 2 + 3  # each seed, and each search value
     assert "Confirmation under seeds" in report.html.read_text()
+
+
+def test_a_stopped_confirmation_continues_where_it_stopped(runner):
+    done = runner.run(STUDY, "--preset", "smoke", "--set", "sleep_s=0.4")
+    assert done.returncode == 0, done.stderr
+    args = (STUDY, "--preset", "smoke", "--top", "3", "--seeds", "1,2", "--against", "none")
+    driver = subprocess.Popen(runner.command(*args, module="studies.confirm"), env=runner.env,
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True)
+    lines = []
+    for line in driver.stdout:  # --quiet: one line per finished trial
+        lines.append(line)
+        if " COMPLETE " in line:
+            break
+    time.sleep(0.5)  # the next configuration is mid-way
+    driver.send_signal(signal.SIGTERM)
+    output = "".join(lines) + driver.communicate(timeout=60)[0]
+    assert driver.returncode == 143, output
+    folder = runner.results / f"{SEARCH}-confirm"
+    stopped = pd.read_parquet(folder / "confirmations.parquet")  # written when it stopped
+    assert stopped.configuration.nunique() == 1 and len(stopped) == 2
+    again = runner.confirm(*args)
+    assert again.returncode == 0, again.stderr
+    rows = pd.read_parquet(folder / "confirmations.parquet")
+    assert rows.groupby("configuration").seed.apply(sorted).tolist() == [[1, 2]] * 3
+    first = rows[rows.configuration == stopped.configuration.iloc[0]]
+    assert first.final_score.tolist() == stopped.final_score.tolist()  # not run again
+    trials = runner.trials(f"{SEARCH}-confirm")
+    assert (trials.error.dropna() == "stopped by SIGTERM; queued again for the next run").all()
+    assert trials[trials.state == "COMPLETE"].trial.nunique() == 3
 
 
 def _journal_bytes(runner) -> bytes:

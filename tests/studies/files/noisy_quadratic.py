@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +26,19 @@ from studies import StudyConfig, StudySpec, at_least
 
 @dataclass(frozen=True)
 class NoisyConfig(StudyConfig):
-    """x_fixed: the grid's one x. noise: the score's std over seeds. fail_once_seed and
-    marker_dir: the seed whose first run raises, and where that is marked."""
+    """sleep_s: seconds each epoch sleeps. x_fixed: the grid's one x. noise: the score's std
+    over seeds. fail_once_seed and marker_dir: the seed whose first run raises, and where that
+    is marked."""
 
     epochs: int = 2
+    sleep_s: float = 0.0
     x_fixed: float = 0.0
     noise: float = 0.05
     fail_once_seed: int = -1
     marker_dir: str = ""
 
     def validate(self) -> None:
-        at_least(self, 0.0, "noise")
+        at_least(self, 0.0, "noise", "sleep_s")
 
 
 def search_space(trial: optuna.Trial, config: NoisyConfig) -> dict:
@@ -54,12 +57,14 @@ def run_trial(config: NoisyConfig, params: dict, seed: int) -> Iterator[dict]:
             raise RuntimeError(f"the first run of seed {seed} fails")
     noise = random.Random(seed * 7919 + 17).gauss(0.0, config.noise)
     for epoch in range(1, config.epochs + 1):
+        time.sleep(config.sleep_s)
         score = 1.0 - (params["x"] - 0.3) ** 2 + noise - 0.1 / epoch
         yield {"epoch": epoch, "score": score, "params": 10}
 
 
 def trial_configs(config: NoisyConfig, params: dict, seed: int) -> dict:
     return {"x": params["x"], "seed": seed, "epochs": config.epochs, "noise": config.noise,
+            "sleep_s": config.sleep_s,
             "fail_once_seed": config.fail_once_seed, "marker_dir": config.marker_dir}
 
 
