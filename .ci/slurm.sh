@@ -29,6 +29,7 @@ start_slurm() {
   host="$(hostname -s)"
   cpus="$(nproc)"
   memory="$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))"
+  # cred_expire=10: SLURM holds a requeued job for this long (default 120 s) before it may run
   cat > "$dir/slurm.conf" <<CONF
 ClusterName=hnetci
 SlurmctldHost=$host
@@ -37,7 +38,7 @@ SlurmdPort=46818
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket=$socket
+AuthInfo=socket=$socket,cred_expire=10
 CredType=cred/munge
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
