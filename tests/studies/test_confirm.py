@@ -4,6 +4,7 @@ is written."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import time
@@ -15,7 +16,7 @@ import pytest
 import analysis
 from analysis.report import build_report
 from studies._runner.config import ConfigError
-from studies._runner.confirmation import candidates
+from studies._runner.confirmation import candidates, reference
 from studies.confirm import main
 from studies.synthetic import SPEC as SYNTHETIC
 from tests.studies.conftest import REPO
@@ -169,3 +170,21 @@ def test_several_objectives_confirm_the_pareto_front_by_the_first():
     assert [c.search_trial for c in front] == [1, 3, 0]  # trial 2 is dominated
     assert [c.search_trial for c in candidates(study, SYNTHETIC, ["valid_loss", "params"],
                                                2)] == [1, 3]
+
+
+def test_the_default_reference_is_left_out_with_a_note_where_it_cannot_run():
+    notes: list[str] = []
+    config = SYNTHETIC.presets["smoke"]
+    assert reference(SYNTHETIC, config, "paper", False, notes) is None  # a grid of 5 points
+    assert notes == ["no reference: synthetic's paper preset names a grid of several points, "
+                     "not one configuration"]
+    with pytest.raises(ConfigError, match="--against paper: .* pass --against none"):
+        reference(SYNTHETIC, config, "paper", True, [])
+    one = dataclasses.replace(config, grid_x=(0.5,))
+    moved = dataclasses.replace(one, sleep_s=1.0)  # a fixed field the preset sets otherwise
+    spec = dataclasses.replace(SYNTHETIC, presets={**SYNTHETIC.presets, "smoke": one})
+    found = reference(spec, one, "smoke", True, [])
+    assert found is not None and found.params == {"x": 0.5} and found.role == "reference"
+    notes = []
+    assert reference(spec, moved, "smoke", False, notes) is None
+    assert "differs from the smoke preset in what it fixes" in notes[0]
