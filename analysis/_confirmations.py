@@ -88,8 +88,10 @@ def _one_table(study: str, rows: pd.DataFrame, metric: str) -> pd.DataFrame:
                     "p_welch": _welch(values, reference) if candidate else math.nan,
                     "winners_curse": float(search) - mean if candidate else math.nan})
     table = pd.DataFrame(out)
+    for column in ("search_trial", "search_rank"):  # integers, missing for the reference
+        table[column] = pd.to_numeric(table[column]).astype("Int64")
     table["p_holm"] = holm(table.p_welch.where(table.role == "candidate"))
-    order = table.search_rank.fillna(math.inf)
+    order = table.search_rank.astype(float).fillna(math.inf)
     return table.iloc[np.argsort(order.to_numpy(float), kind="stable")][TABLE_COLUMNS]
 
 
@@ -123,9 +125,11 @@ def confirmation_figure(confirmations: pd.DataFrame, table: pd.DataFrame, metric
     reference = table[table.role == "reference"]
     if not reference.empty:
         ref = reference.iloc[0]
-        ax.axhline(ref["mean"], color="0.35", lw=1, label=f"reference ({ref.configuration})")
+        ax.axhline(ref["mean"], color="0.35", lw=1,
+                   label=f"reference ({ref.configuration}): mean")
         if pd.notna(ref.ci95_low):
-            ax.axhspan(ref.ci95_low, ref.ci95_high, color="0.6", alpha=0.25, lw=0)
+            ax.axhspan(ref.ci95_low, ref.ci95_high, color="0.6", alpha=0.25, lw=0,
+                       label="reference: 95% interval")
     ax.set_xticks(range(len(candidates)), [str(c) for c in candidates.configuration])
     ax.set_xlim(-0.6, max(len(candidates), 1) - 0.4)
     ax.set_xlabel("configuration, best in the search first")
