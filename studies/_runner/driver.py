@@ -35,6 +35,10 @@ from studies._runner.spec import RUNNER_FIELDS, StudyConfig, StudySpec
 
 DONE = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 PREFETCH = 1  # trials asked and sampled beyond the running slots, waiting for a worker
+#: How long a trial whose worker died waits for a stop signal to reach the driver before it is
+#: failed: a scheduler (SLURM's requeue or preemption, ``docker stop``) signals every process of
+#: a job at once, and a worker may die of it before the driver has handled its own.
+STOP_GRACE_S = 3.0
 
 
 class TrialFailed(Exception):
@@ -203,12 +207,22 @@ class Driver:
         except optuna.TrialPruned:
             raise
         except Exception as err:  # the search space, a task, a metric, a worker: FAIL
+            if isinstance(err, ray.exceptions.RayActorError):  # unavailable, died
+                self._await_stop_signal()
             record["error"] = self._error_text(err)
             raise TrialFailed(record["error"]) from err
         finally:
             self.workers.release(runs.values())  # seeds still running are stopped
             record["wall_time_s"] = time.perf_counter() - began
             self._write_record(trial, record)
+
+    def _await_stop_signal(self) -> None:
+        """Wait up to :data:`STOP_GRACE_S` for a stop signal, after a worker died: it may have
+        died of the signal that stops the run, and then its trial is queued again, not
+        failed."""
+        deadline = time.monotonic() + STOP_GRACE_S
+        while self.stopped_by is None and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _error_text(self, err: Exception) -> str:
         """A failed trial's one-line error (an interrupted one's says so)."""
