@@ -28,19 +28,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
 
-from studies._runner.config import ConfigError
+from studies._runner.config import ConfigError, OneLineParser
 from studies._runner.spec import PRESETS
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 2
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m studies.confirm",
+    p = OneLineParser(prog="python -m studies.confirm",
                 description="Re-run a stored search's best configurations under seeds.")
     p.add_argument("study", help="the study's name, .py file or module (as for studies.run)")
     p.add_argument("--seeds", required=True, help="comma-separated seeds, each configuration "

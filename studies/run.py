@@ -18,17 +18,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
 
-from studies._runner.config import ConfigError
+from studies._runner.config import ConfigError, OneLineParser
 from studies._runner.registry import listed_studies
 from studies._runner.search_algorithms import PRUNERS, SAMPLERS
 from studies._runner.spec import PRESETS
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 2
-        self.exit(2, f"error: {message} (see --help)\n")
 
 
 def _escaped(text: str) -> str:
@@ -37,7 +31,7 @@ def _escaped(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m studies.run",
+    p = OneLineParser(prog="python -m studies.run",
                 description="Run an Optuna study whose trials run on Ray; results in Parquet.")
     p.add_argument("study", nargs="?", help="a study name (see --list), a .py file or an "
                    "importable module with a SPEC")

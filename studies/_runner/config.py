@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import types
 import typing
-from typing import Any
+from typing import Any, NoReturn
 
 #: Field metadata key: the field follows another one (named by the value); ``--set`` refuses it.
 DERIVED_FROM = "derived_from"
@@ -13,6 +14,13 @@ DERIVED_FROM = "derived_from"
 
 class ConfigError(ValueError):
     """A bad override, flag value or study name; the message is one line for the user."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit 2 (the runner's commands)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see --help)\n")
 
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

@@ -127,11 +127,11 @@ def confirmation_rows(study: optuna.Study, c: Confirmation) -> list[dict[str, An
     return rows
 
 
-def write_confirmations(study: optuna.Study, c: Confirmation, folder: Path,
+def write_confirmations(frame: pd.DataFrame, c: Confirmation, folder: Path,
                         info: dict[str, Any]) -> Path:
-    """``confirmations.parquet`` under ``folder``, written whole and renamed into place (a
-    reader never sees half a file), with the study metadata every result table carries."""
-    frame = pd.DataFrame(confirmation_rows(study, c))
+    """``frame`` (:func:`confirmation_rows`) as ``confirmations.parquet`` under ``folder``,
+    written whole and renamed into place (a reader never sees half a file), with the study
+    metadata every result table carries."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     meta = {SCHEMA_KEY: SCHEMA_VERSION.encode(),
             STUDY_KEY: json.dumps({**info, CONFIRMATION_KEY: c.describe()}).encode()}
@@ -144,9 +144,8 @@ def write_confirmations(study: optuna.Study, c: Confirmation, folder: Path,
     return path
 
 
-def _summary(study: optuna.Study, settings: RunSettings, c: Confirmation, path: Path) -> None:
+def _summary(frame: pd.DataFrame, settings: RunSettings, c: Confirmation, path: Path) -> None:
     objective = settings.objectives[0]
-    frame = pd.DataFrame(confirmation_rows(study, c))
     print(f"{settings.study_name}: {objective} under seeds {','.join(map(str, c.seeds))}")
     for configuration in c.configurations:
         rows = (frame[frame.configuration == configuration.label] if not frame.empty
@@ -173,13 +172,14 @@ def run_confirmation(args: argparse.Namespace) -> int:
     info = study_info(c.plan, len(c.configurations))
 
     def finish(study: optuna.Study, settings: RunSettings, driver: Driver, url: str) -> None:
-        _summary(study, settings, c, write_confirmations(study, c, folder, info))
+        frame = pd.DataFrame(confirmation_rows(study, c))
+        _summary(frame, settings, c, write_confirmations(frame, c, folder, info))
         if driver.failures > driver.config.max_failures:
             print(f"error: {driver.failures} trials failed in this run, more than "
                   f"--max-failures {driver.config.max_failures}", file=sys.stderr)
 
     def stopped(study: optuna.Study) -> None:
-        write_confirmations(study, c, folder, info)
+        write_confirmations(pd.DataFrame(confirmation_rows(study, c)), c, folder, info)
 
     return run_plan(c.plan, args, RunHooks(
         lambda storage: open_confirmation(storage, c), ConfirmDriver, finish, stopped))
