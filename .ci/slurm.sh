@@ -5,6 +5,7 @@
 # HNET_TEST_SLURM=1; stop_slurm stops the three daemons it started, by their pids.
 
 slurm_pids=()
+slurm_dir=""
 
 stop_slurm_if_started() { declare -F stop_slurm >/dev/null && stop_slurm; return 0; }
 
@@ -13,8 +14,9 @@ start_slurm() {
     echo "ci: installing SLURM and munge (Debian packages)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
   fi
-  local dir
-  dir="$(mktemp -d /tmp/hnet-slurm-XXXXXX)"
+  # global, not local: stop_slurm runs from the EXIT trap, after start_slurm returned
+  slurm_dir="$(mktemp -d /tmp/hnet-slurm-XXXXXX)"
+  local dir="$slurm_dir"
   chmod 755 "$dir"
   mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
   # munge: a key of this run's own and a socket in the folder (no system service touched)
@@ -79,6 +81,7 @@ CONF
     for pid in "${slurm_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     sleep 2
     for pid in "${slurm_pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    rm -rf "$dir"
+    [ -n "$slurm_dir" ] && rm -rf "$slurm_dir"
+    return 0
   }
 }
