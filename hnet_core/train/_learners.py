@@ -2,16 +2,17 @@
 protected by the output regulariser (:class:`HnetLearner`, also the solver of HNET+TIR), or the
 target network's own weights (:class:`DirectLearner`: fine-tuning, online EWC).
 
-A learner has ``target`` and ``layout`` (the scenario's heads) and four methods: ``learn(task,
+A learner has ``target`` and ``layout`` (the scenario's heads) and five methods: ``learn(task,
 batches, rng)`` (mean training loss), ``consolidate(task, split, generator, device)`` (after a
-task), ``weights(task)`` (the target's weights for a task) and ``infer(weights, x)`` (the task
-and logits of each input when the task is not given).
+task), ``weights(task)`` (the target's weights for a task), ``infer(weights, x)`` (the task
+and logits of each input when the task is not given) and ``diagnostics(task, last)`` (metrics
+of its own after a task).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,19 @@ from hnet_core.models.output_regularizer import (
 from hnet_core.train import _scenarios as scenarios
 from hnet_core.train._errors import TrainingDiverged
 from hnet_core.train._ewc import OnlineEWC
+
+
+def task_batches(split: TaskSplit, config, generator: torch.Generator, device: torch.device
+                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``config.iterations`` batches of ``config.batch_size`` from shuffled passes over
+    ``split``."""
+    order = torch.empty(0, dtype=torch.long)
+    for _ in range(config.iterations):
+        if order.numel() < config.batch_size:
+            order = torch.cat([order, torch.randperm(len(split), generator=generator)])
+        index, order = order[:config.batch_size], order[config.batch_size:]
+        x, y = split[index]
+        yield x.to(device), y.to(device)
 
 
 def check_finite(loss: torch.Tensor, task: int, step: int) -> None:
@@ -109,6 +123,9 @@ class HnetLearner:
                     device: torch.device) -> None:
         """Nothing to do after a task: the regulariser takes its targets when the next starts."""
 
+    def diagnostics(self, task: int, last: bool) -> dict[str, float]:
+        return {}
+
     def start(self, task: int) -> ProtectedTraining:
         c = self.config
         return ProtectedTraining(self.hnet, task, (), c.lr, c.beta_output, c.lookahead,
@@ -140,6 +157,9 @@ class DirectLearner:
 
     def weights(self, task: int) -> list[torch.Tensor]:
         return list(self.params)
+
+    def diagnostics(self, task: int, last: bool) -> dict[str, float]:
+        return {}
 
     def trainable(self) -> int:
         return self.target.num_params

@@ -1,27 +1,34 @@
 """Generative replay for continual learning without the task (von Oswald et al. 2020, sec. 4.1):
-HNET+R and HNET+TIR.
+HNET+R and HNET+TIR, trained as the authors train them (``chrhenning/hypercl``,
+``mnist/train_splitMNIST.py``: ``train_tasks``, ``train_class_one_t``, ``get_fake_data_loss``).
 
-Both learn a :class:`~hnet_core.models.replay_vae.ReplayVAE` on each task as it comes, its
-decoder hypernetwork protected by the output regulariser (the same Gram-form code as the
-classifier's, through :class:`~hnet_core.train._learners.ProtectedTraining`). While learning
-task ``t > 0``, each step also draws a batch of replayed inputs of the earlier tasks (their
-tasks uniform over ``0..t-1``, ``z ~ N(0, I)``):
+Each task ``t``: first the learner trains on ``t`` while the replay model stays frozen (it
+replays the tasks before ``t`` from the decoders learned so far); then the replay
+:class:`~hnet_core.models.replay_vae.ReplayVAE` learns ``t``, its decoder hypernetwork
+protected by the output regulariser (:class:`~hnet_core.train._learners.ProtectedTraining`);
+no decoder is learned for the last task (nothing replays it). A replayed batch for a batch of
+``B`` real inputs holds ``ceil(B / t)`` samples of each earlier task (``fake_data_full_range``),
+and the learner's loss is ``(1 - w) L_current + w L_replay`` with ``w = replay_weight`` (the
+authors' ``l_rew = 0.5``).
 
 - HNET+R (``hnet_r``): the classifier is the target network itself (the baselines' heads: per
-  task in CL1, shared in CL2, growing in CL3). Replayed inputs are trained on soft targets, the
-  softmax of the classifier as it was before task ``t`` (the authors' ``hard_targets =
-  False``); in CL3 over the classes seen before ``t``, zero on ``t``'s, against the current
-  softmax over every class seen. Loss ``L_t / (t + 1) + L_replay
-  t / (t + 1)`` (the weighting of deep generative replay, Shin et al. 2017).
-- HNET+TIR (``hnet_tir``): the solver is the task-conditioned hypernetwork, trained as in CL1; a
-  task-inference network (an MLP of the target's hidden sizes, one output per task) learns the
-  task of the current inputs and of the replayed ones (hard task labels, ``hard_targets =
-  True``). At test time it picks the task, whose generated network answers (CL3: with its own
-  head, global class ``task * C + y``).
+  task in CL1, shared in CL2, growing in CL3). Replayed inputs are trained by knowledge
+  distillation (Hinton et al. 2015) on the logits of the classifier as it was before ``t``, at
+  temperature ``T = distill_temperature`` (the authors' 2) and scaled by ``T^2``
+  (``mnets/classifier_interface.py``, ``knowledge_distillation_loss``); in CL3 over the
+  classes seen so far, the former classifier's logits set to 0 on ``t``'s classes.
+- HNET+TIR (``hnet_tir``): the solver is the task-conditioned hypernetwork, trained as in CL1;
+  a task-inference network (an MLP of the target's hidden sizes, one output per task) is not
+  trained on task 0 and from task 1 on learns, over the outputs of the tasks seen so far, the
+  label ``t`` of the real batch and the hard labels of the replayed earlier tasks. At test time
+  it picks the task among those seen, whose generated network answers (CL3: with its own head,
+  global class ``task * C + y``). The authors train it in a pass of its own before the
+  classifier; the two never meet, so ours trains both on the same batches, one step each.
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 import torch
@@ -31,50 +38,85 @@ from torch import nn
 from hnet_core.models.hypercl import TargetMLP, init_target_weights
 from hnet_core.models.replay_vae import ReplayVAE
 from hnet_core.train import _scenarios as scenarios
-from hnet_core.train._learners import DirectLearner, HnetLearner, ProtectedTraining, check_finite
+from hnet_core.train._learners import (
+    DirectLearner,
+    HnetLearner,
+    ProtectedTraining,
+    check_finite,
+    task_batches,
+)
 
 
 class GenerativeReplay:
-    """The replay VAE and its training, one task at a time."""
+    """The replay VAE, its training one task at a time, and what it replays.
+
+    Attributes:
+        learned: for each task whose decoder was learned, its generated decoder weights
+            ``f_h(e_j, Θ*_j)`` right after (``[P]``): the reference of the decoder drift.
+    """
 
     def __init__(self, vae: ReplayVAE, config, generator: torch.Generator) -> None:
         self.vae, self.config, self.generator = vae, config, generator
-        self.training: ProtectedTraining | None = None
-        self.task = 0
+        self.rng = random.Random(config.seed + 2)  # the earlier tasks regularised per step
+        self.learned: dict[int, torch.Tensor] = {}
 
-    def start(self, task: int) -> None:
+    def learn(self, task: int, split, device: torch.device) -> None:
+        """Train the VAE on ``task``'s inputs (``iterations`` steps), where the task gets a
+        decoder; keep its generated decoder as learned."""
+        if task >= self.vae.num_decoders:
+            return
         c, r = self.config, self.config.replay
-        self.task = task
-        self.training = ProtectedTraining(self.vae.hnet, task, list(self.vae.encoder_weights),
-                                          r.lr, r.beta, c.lookahead, c.targets,
-                                          c.reg_tasks_per_step)
+        training = ProtectedTraining(self.vae.hnet, task, list(self.vae.encoder_weights),
+                                     r.lr, r.beta, c.lookahead, c.targets,
+                                     c.reg_tasks_per_step)
+        for step, (x, _) in enumerate(task_batches(split, c, self.generator, device)):
+            loss = self.vae.loss(x, task)
+            check_finite(loss, task, step)
+            training.step(loss, self.rng)
+        with torch.no_grad():
+            self.learned[task] = self.vae.hnet([task])[0].detach().clone()
 
-    def step(self, x: torch.Tensor, step: int, rng: random.Random) -> float:
-        """One step of the VAE on the current task's inputs ``x``; its loss."""
-        assert self.training is not None, "start(task) first"
-        loss = self.vae.loss(x, self.task)
-        check_finite(loss, self.task, step)
-        self.training.step(loss, rng)
-        return loss.item()
+    def sample(self, n: int, task: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Replay for a batch of ``n`` while learning ``task``: ``ceil(n / task)`` inputs of
+        each earlier task, and their tasks (``[task * ceil(n / task)]``)."""
+        per_task = math.ceil(n / task)
+        x = self.vae.sample(range(task), per_task, self.generator)
+        tasks = torch.arange(task, device=x.device).repeat_interleave(per_task)
+        return x, tasks
 
-    def sample(self, n: int, current: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` replayed inputs of the tasks before the current one (``current``: and of the
-        current one) and their tasks."""
-        tasks = torch.randint(self.task + int(current), (n,), generator=self.generator)
-        return self.vae.sample(tasks.tolist(), self.generator), tasks
+    @torch.no_grad()
+    def drift(self) -> dict[int, float]:
+        """For each learned decoder ``j``: ``||f_h(e_j, Θ) - f_h(e_j, Θ*_j)|| /
+        ||f_h(e_j, Θ*_j)||``, how far the later tasks moved it."""
+        if not self.learned:
+            return {}
+        tasks = sorted(self.learned)
+        now = self.vae.hnet(tasks)
+        return {j: float((now[i] - self.learned[j]).norm() / self.learned[j].norm())
+                for i, j in enumerate(tasks)}
 
     def trainable(self) -> int:
         return self.vae.num_trainable()
 
 
+def distillation_loss(logits: torch.Tensor, target_logits: torch.Tensor, temperature: float
+                      ) -> torch.Tensor:
+    """Knowledge distillation: ``-T^2 mean_B sum_k softmax(target / T)_k
+    log softmax(logits / T)_k`` (the authors' ``knowledge_distillation_loss``)."""
+    targets = F.softmax(target_logits / temperature, dim=1)
+    log_probs = F.log_softmax(logits / temperature, dim=1)
+    return -(targets * log_probs).sum(1).mean() * temperature ** 2
+
+
 class ReplayLearner(DirectLearner):
-    """HNET+R: the target network learns from the current task and from replay with soft
-    targets of its former self."""
+    """HNET+R: the target network learns from the current task and from replay distilled
+    from its former self."""
 
     def __init__(self, target, weights: list[nn.Parameter], config, layout,
                  replay: GenerativeReplay) -> None:
         super().__init__(target, weights, config, layout)
         self.replay = replay
+        self.after: dict[int, list[torch.Tensor]] = {}  # the classifier after each task
 
     def trainable(self) -> int:
         """The classifier's weights and the whole replay model."""
@@ -82,43 +124,67 @@ class ReplayLearner(DirectLearner):
 
     def replay_logits(self, x: torch.Tensor, tasks: torch.Tensor, weights, task: int
                       ) -> torch.Tensor:
-        """The outputs that replayed inputs ``x`` of ``tasks`` are distilled on: their own
-        task's head (CL1), the shared head (CL2), or the classes seen so far, ``task``'s
-        included (CL3: the former classifier's targets there are zero)."""
+        """The outputs replayed inputs ``x`` of ``tasks`` are distilled on: their own task's
+        head (CL1), the shared head (CL2), or the classes seen so far, ``task``'s included
+        (CL3)."""
         if self.layout.num_heads == 1:
             return self.layout.seen_logits(self.target(x, weights, 0), task)
         return scenarios.logits_by_task(self.target, x, tasks, lambda s: weights)
 
-    def soft_targets(self, logits: torch.Tensor, task: int) -> torch.Tensor:
-        """The former classifier's softmax; in the growing head (CL3) over the classes seen
-        before ``task``, zero on ``task``'s own (which it never learned)."""
-        if not self.layout.growing:
-            return F.softmax(logits, dim=1)
-        old = task * self.layout.classes
-        return F.pad(F.softmax(logits[:, :old], dim=1), (0, logits.shape[1] - old))
+    def replay_targets(self, logits: torch.Tensor, task: int) -> torch.Tensor:
+        """The former classifier's logits; in the growing head (CL3) 0 on ``task``'s own
+        classes, which it never learned (the authors' targets there)."""
+        if self.layout.growing:
+            logits = logits.clone()
+            logits[:, task * self.layout.classes:] = 0.0
+        return logits
 
     def learn(self, task: int, batches, rng: random.Random) -> float:
-        optimizer = torch.optim.Adam(self.params, lr=self.config.lr)
+        c = self.config
+        optimizer = torch.optim.Adam(self.params, lr=c.lr)
         before = [p.detach().clone() for p in self.params] if task else []
-        self.replay.start(task)
         total = 0.0
         for step, (x, y) in enumerate(batches):
             loss = self.task_loss(x, y, task)
             check_finite(loss, task, step)
             objective = loss
             if task:
-                x_r, t_r = self.replay.sample(x.shape[0])
+                x_r, t_r = self.replay.sample(x.shape[0], task)
                 with torch.no_grad():
-                    soft = self.soft_targets(self.replay_logits(x_r, t_r, before, task), task)
-                now = F.log_softmax(self.replay_logits(x_r, t_r, self.params, task), dim=1)
-                distill = -(soft * now).sum(1).mean()
-                objective = loss / (task + 1) + distill * task / (task + 1)
+                    targets = self.replay_targets(
+                        self.replay_logits(x_r, t_r, before, task), task)
+                now = self.replay_logits(x_r, t_r, self.params, task)
+                distill = distillation_loss(now, targets, c.distill_temperature)
+                objective = (1 - c.replay_weight) * loss + c.replay_weight * distill
             optimizer.zero_grad(set_to_none=True)
             objective.backward()
             optimizer.step()
-            self.replay.step(x, step, rng)
             total += loss.item()
-        return total / max(self.config.iterations, 1)
+        self.after[task] = [p.detach().clone() for p in self.params]
+        return total / max(c.iterations, 1)
+
+    def consolidate(self, task: int, split, generator: torch.Generator,
+                    device: torch.device) -> None:
+        """The replay model learns the task (the classifier is done with it)."""
+        self.replay.learn(task, split, device)
+
+    @torch.no_grad()
+    def replay_accuracy(self, n: int) -> dict[int, float]:
+        """For each task ``j`` with a decoder: the share (%) of ``n`` replayed inputs of ``j``
+        the classifier now labels as it did right after learning ``j`` (the labels replay
+        carries), in the outputs it had then."""
+        out = {}
+        for j in sorted(self.replay.learned):
+            x = self.replay.vae.sample([j], n, torch.Generator().manual_seed(j))
+            tasks = torch.full((n,), j, dtype=torch.long)
+            then = self.replay_logits(x, tasks, self.after[j], j).argmax(1)
+            now = self.replay_logits(x, tasks, self.params, max(self.after))
+            out[j] = 100.0 * float((now.argmax(1) == then).float().mean())
+        return out
+
+    def diagnostics(self, task: int, last: bool) -> dict[str, float]:
+        return replay_diagnostics(self.replay, last, lambda: self.replay_accuracy(
+            self.config.eval_batch_size))
 
 
 class TaskInferenceLearner(HnetLearner):
@@ -141,35 +207,65 @@ class TaskInferenceLearner(HnetLearner):
         return self.hnet.num_trainable() + self.tir.num_params + self.replay.trainable()
 
     def tir_loss(self, x: torch.Tensor, task: int) -> torch.Tensor:
-        """Cross-entropy of the task labels of ``x`` (all ``task``) and of a replayed batch of
-        every task seen, the current one included (so that real-or-replayed is no clue to the
-        task), over the outputs of the tasks seen so far."""
+        """``(1 - w)`` times the cross-entropy of the real inputs ``x`` (label ``task``) plus
+        ``w`` times that of a replayed batch of the earlier tasks (their own labels), both
+        over the outputs of the tasks seen so far; ``task > 0``."""
+        w = self.config.replay_weight
         labels = torch.full((x.shape[0],), task, dtype=torch.long, device=x.device)
-        if task:
-            x_r, t_r = self.replay.sample(x.shape[0], current=True)
-            x, labels = torch.cat([x, x_r]), torch.cat([labels, t_r.to(x.device)])
-        return F.cross_entropy(self.tir(x, self.tir_weights)[:, :task + 1], labels)
+        real = F.cross_entropy(self.tir(x, self.tir_weights)[:, :task + 1], labels)
+        x_r, t_r = self.replay.sample(x.shape[0], task)
+        fake = F.cross_entropy(self.tir(x_r, self.tir_weights)[:, :task + 1],
+                               t_r.to(x.device))
+        return (1 - w) * real + w * fake
 
     def learn(self, task: int, batches, rng: random.Random) -> float:
         training = self.start(task)
         optimizer = torch.optim.Adam(self.tir_weights, lr=self.config.lr)
-        self.replay.start(task)
         total = 0.0
         for step, (x, y) in enumerate(batches):
-            loss = self.classifier_step(training, x, y, task, step, rng)
-            tir = self.tir_loss(x, task)
-            check_finite(tir, task, step)
-            optimizer.zero_grad(set_to_none=True)
-            tir.backward()
-            optimizer.step()
-            self.replay.step(x, step, rng)
-            total += loss
+            total += self.classifier_step(training, x, y, task, step, rng)
+            if task:  # one task needs no inferring: the authors start at task 1
+                tir = self.tir_loss(x, task)
+                check_finite(tir, task, step)
+                optimizer.zero_grad(set_to_none=True)
+                tir.backward()
+                optimizer.step()
         return total / max(self.config.iterations, 1)
+
+    def consolidate(self, task: int, split, generator: torch.Generator,
+                    device: torch.device) -> None:
+        """The replay model learns the task."""
+        self.replay.learn(task, split, device)
 
     @torch.no_grad()
     def infer(self, weights, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The task the task-inference network picks among the seen ones (``weights``), and
-        that task's generated network's logits: ``[B]``, ``[B, K]``."""
+        that task's generated network's logits: ``[B]``, ``[B, K]``. (The authors' argmax
+        runs over every task's output, trained or not; the same after the last task.)"""
         inferred = self.tir(x, self.tir_weights)[:, :len(weights)].argmax(1)
         return inferred, scenarios.logits_by_task(self.target, x, inferred,
                                                   lambda s: weights[s])
+
+    @torch.no_grad()
+    def replay_accuracy(self, n: int) -> dict[int, float]:
+        """For each task ``j`` with a decoder: the share (%) of ``n`` replayed inputs of ``j``
+        the task-inference network assigns to ``j``."""
+        out = {}
+        for j in sorted(self.replay.learned):
+            x = self.replay.vae.sample([j], n, torch.Generator().manual_seed(j))
+            out[j] = 100.0 * float((self.tir(x, self.tir_weights).argmax(1) == j)
+                                   .float().mean())
+        return out
+
+    def diagnostics(self, task: int, last: bool) -> dict[str, float]:
+        return replay_diagnostics(self.replay, last, lambda: self.replay_accuracy(
+            self.config.eval_batch_size))
+
+
+def replay_diagnostics(replay: GenerativeReplay, last: bool, accuracy) -> dict[str, float]:
+    """After a task: ``decoder_drift_<j>`` of every learned decoder; after the last,
+    ``replay_acc_<j>`` (the final learner on replay of each task: ``accuracy()``)."""
+    metrics = {f"decoder_drift_{j}": d for j, d in replay.drift().items()}
+    if last:
+        metrics.update({f"replay_acc_{j}": a for j, a in accuracy().items()})
+    return metrics

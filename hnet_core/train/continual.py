@@ -35,7 +35,7 @@ from hnet_core.models.replay_vae import ReplayVAE, ReplayVAEConfig
 from hnet_core.train import _checks as checks
 from hnet_core.train import _scenarios as scenarios
 from hnet_core.train._device import pick_device
-from hnet_core.train._learners import DirectLearner, HnetLearner
+from hnet_core.train._learners import DirectLearner, HnetLearner, task_batches
 from hnet_core.train._replay import GenerativeReplay, ReplayLearner, TaskInferenceLearner
 
 METHODS = ("hnet", "hnet_ent", "hnet_r", "hnet_tir", "finetune", "ewc")
@@ -80,6 +80,12 @@ class ContinualTrainConfig:
         seed: seeds parameters, batches and subsampling.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
         replay: the replay VAE of ``hnet_r`` and ``hnet_tir`` (ignored by the others).
+        replay_weight: ``w`` in the replay learners' ``(1 - w) L_current + w L_replay``
+            (HNET+R's classifier, HNET+TIR's task-inference network); the authors' ``l_rew``
+            (``mnist/train_args.py``, default 0.5).
+        distill_temperature: HNET+R's distillation temperature ``T`` on replay (loss scaled by
+            ``T^2``); the authors' ``T = 2`` (``mnets/classifier_interface.py``,
+            ``knowledge_distillation_loss``).
     """
 
     method: str = "hnet"
@@ -102,6 +108,8 @@ class ContinualTrainConfig:
     seed: int = 0
     device: str = "auto"
     replay: ReplayVAEConfig = ReplayVAEConfig()
+    replay_weight: float = 0.5
+    distill_temperature: float = 2.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -115,22 +123,12 @@ class ContinualTrainConfig:
             raise ValueError(f"targets must be stored or frozen, got {self.targets!r}")
         checks.at_least(self, 1, "iterations", "batch_size", "eval_batch_size", "ewc_samples",
                         "reg_tasks_per_step", "max_eval_examples")
-        checks.positive(self, "lr")
+        checks.positive(self, "lr", "distill_temperature")
+        if not 0 <= self.replay_weight <= 1:
+            raise ValueError(f"replay_weight must be in [0, 1], got {self.replay_weight}")
         checks.non_negative(self, "beta_output", "ewc_lambda")
         if not 0 < self.ewc_gamma <= 1:
             raise ValueError(f"ewc_gamma must be in (0, 1], got {self.ewc_gamma}")
-
-
-def _batches(split: TaskSplit, config: ContinualTrainConfig, generator: torch.Generator,
-             device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """``config.iterations`` batches from shuffled passes over ``split``."""
-    order = torch.empty(0, dtype=torch.long)
-    for _ in range(config.iterations):
-        if order.numel() < config.batch_size:
-            order = torch.cat([order, torch.randperm(len(split), generator=generator)])
-        index, order = order[:config.batch_size], order[config.batch_size:]
-        x, y = split[index]
-        yield x.to(device), y.to(device)
 
 
 def _eval_count(split: TaskSplit, config: ContinualTrainConfig) -> int:
@@ -158,15 +156,26 @@ def _row_weights(learner, evaluated: Sequence[int], seen: int, inferring: bool) 
 
 @torch.no_grad()
 def _accuracy(learner, task: int, weights: list, split: TaskSplit,
-              config: ContinualTrainConfig, device: torch.device) -> float:
+              config: ContinualTrainConfig, device: torch.device
+              ) -> tuple[float, float | None]:
     """Test accuracy in % on ``task`` with the row's ``weights`` (:func:`_row_weights`), in
-    the config's scenario (the task given only in scenario 1)."""
-    right = 0
-    infer = learner.infer if config.method in scenarios.INFERRING else None
+    the config's scenario (the task given only in scenario 1); for a method that infers the
+    task in scenarios 2 and 3, also the share (%) of the task's inputs given their own task
+    (else None)."""
+    right, task_right = 0, 0
+    inferring = config.method in scenarios.INFERRING and config.scenario != 1
     for x, y in _eval_batches(split, config, device):
+        infer = None
+        if inferring:
+            inferred, logits = learner.infer(weights, x)
+            task_right += int((inferred == task).sum())
+
+            def infer(w, v, found=(inferred, logits)):
+                return found
         right += scenarios.right_answers(learner.target, weights, learner.layout, infer,
                                          task, x, y)
-    return 100.0 * right / max(_eval_count(split, config), 1)
+    count = max(_eval_count(split, config), 1)
+    return 100.0 * right / count, (100.0 * task_right / count if inferring else None)
 
 
 @torch.no_grad()
@@ -199,8 +208,8 @@ def build_learner(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
     target = build_target(target_config, in_features, layout.classes_per_head,
                           layout.num_heads)
     replay = None
-    if config.method in REPLAYING:
-        vae = ReplayVAE(config.replay, in_features, len(tasks)).to(device)
+    if config.method in REPLAYING:  # no decoder for the last task: nothing replays it
+        vae = ReplayVAE(config.replay, in_features, max(len(tasks) - 1, 1)).to(device)
         replay = GenerativeReplay(vae, config, torch.Generator().manual_seed(config.seed + 1))
     if config.method in ("hnet", *scenarios.INFERRING):
         hnet_config = dataclasses.replace(hnet_config, num_tasks=len(tasks))
@@ -236,7 +245,13 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
         the tasks evaluated, see ``eval_during``), ``during_acc`` (the mean
         of each task's accuracy right after it was learned), ``task_inference_acc`` (HNET+ENT,
         when asked), ``compression_ratio``, ``params`` (trainable), ``train_loss`` (mean over
-        the task's steps), ``task_time_s`` and ``examples_per_s``.
+        the task's steps), ``task_time_s`` (the task's training, the replay model's
+        included) and ``examples_per_s`` (the learner's examples over that time). Methods
+        that infer the task (CL2, CL3): ``task_inference_acc_<j>`` for every ``j`` evaluated
+        (the share of its test inputs given task ``j``). Replay methods:
+        ``decoder_drift_<j>`` for every learned decoder (its relative change since it was
+        learned) and, after the last task, ``replay_acc_<j>`` (the final learner on replay of
+        ``j``; :mod:`hnet_core.train._replay`).
 
     Raises:
         TrainingDiverged: a loss stopped being finite.
@@ -250,23 +265,26 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
     during: list[float] = []
     for t, task in enumerate(tasks):
         began = time.perf_counter()
-        loss = learner.learn(t, _batches(task.train, config, generator, device), rng)
-        elapsed = time.perf_counter() - began
+        loss = learner.learn(t, task_batches(task.train, config, generator, device), rng)
         learner.consolidate(t, task.train, generator, device)
-        evaluated = (range(t + 1) if config.eval_during or t == len(tasks) - 1
-                     else range(t, t + 1))
+        elapsed = time.perf_counter() - began
+        last = t == len(tasks) - 1
+        evaluated = range(t + 1) if config.eval_during or last else range(t, t + 1)
         weights = _row_weights(learner, evaluated, t + 1, config.method in scenarios.INFERRING)
         row = {j: _accuracy(learner, j, weights, tasks[j].test, config, device)
                for j in evaluated}
         del weights
-        during.append(row[t])
+        during.append(row[t][0])
         metrics = {"epoch": t + 1, "scenario": config.scenario,
-                   **{f"acc_task_{j}": a for j, a in row.items()},
-                   "final_acc": sum(row.values()) / len(row),
+                   **{f"acc_task_{j}": a for j, (a, _) in row.items()},
+                   **{f"task_inference_acc_{j}": i for j, (_, i) in row.items()
+                      if i is not None},
+                   "final_acc": sum(a for a, _ in row.values()) / len(row),
                    "during_acc": sum(during) / len(during),
                    "compression_ratio": ratio, "params": params, "train_loss": loss,
                    "task_time_s": elapsed,
-                   "examples_per_s": config.iterations * config.batch_size / elapsed}
+                   "examples_per_s": config.iterations * config.batch_size / elapsed,
+                   **learner.diagnostics(t, last)}
         if config.task_inference:
             metrics["task_inference_acc"] = _task_inference_accuracy(learner, tasks[:t + 1],
                                                                      config, device)
