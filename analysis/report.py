@@ -31,6 +31,7 @@ from analysis._html import Section, render
 from analysis._importance import param_importance
 from analysis._load import ResultsNotFound, SchemaVersionError, StudyResults, load
 from analysis._output import Output, Report
+from analysis._replay import diagnostics, drift_figure, final_figure, final_table
 from analysis._scenarios import scenario_figure, scenario_table
 from analysis._summary import (
     ablation_table,
@@ -179,6 +180,29 @@ def _importance(results: StudyResults, storage: str | None, out: Output) -> Sect
     return section
 
 
+def _diagnostics(results: StudyResults, out: Output) -> Section | None:
+    rows = diagnostics(results)
+    if rows.empty:
+        return None
+    section = Section("Replay and task-inference diagnostics")
+    drift = drift_figure(rows, _title(results, "replay decoder drift"))
+    if drift is not None:
+        out.figure(section, "decoder_drift", drift,
+                   "How far each earlier task's replay decoder moved since it was learned "
+                   "(||f_h(e_j, Θ) - f_h(e_j, Θ*_j)|| / ||f_h(e_j, Θ*_j)||), after each task; "
+                   "mean over runs")
+    table = final_table(rows)
+    final = final_figure(table, _title(results, "after the last task"))
+    if final is not None:
+        out.figure(section, "task_inference", final,
+                   "After the last task, per task: the share of its test inputs given their "
+                   "own task, and the final learner on replay of it (HNET+TIR: assigned to "
+                   "it; HNET+R: labelled as right after it was learned); mean over runs")
+    out.table(section, "diagnostics", table, "After the last task: each diagnostic per task, "
+              "mean over runs")
+    return section
+
+
 def _confirmation(results: StudyResults, out: Output) -> Section | None:
     confirmations = results.confirmations
     if confirmations.empty:
@@ -244,7 +268,8 @@ def build_report(study: str, results_dir: str | Path = "results", out: str | Pat
     if results.info.family == "continual":
         sections.append(_forgetting_section(
             results, int(best.trial.iloc[0]) if not best.empty else None, output))
-    sections += [s for s in [_scenarios(results, output)] if s is not None]
+    sections += [s for s in [_scenarios(results, output), _diagnostics(results, output)]
+                 if s is not None]
     sections += [s for s in [_confirmation(results, output)] if s is not None]
     sections.append(_curves(results, best, output))
     sections += [s for s in [_ablation(results, output)] if s is not None]

@@ -18,12 +18,18 @@ variants infer the task (HNET+ENT) and the baselines get the scenario's heads.
 from __future__ import annotations
 
 import dataclasses
-from typing import cast
 
 import optuna
 
-from studies.hypercl_pmnist import SEARCH_FIELDS, HyperCLConfig, hnet_method
-from studies.hypercl_splitmnist import SPEC as SPLIT_SPEC
+from studies._hypercl import (
+    SEARCH_FIELDS,
+    SPLIT_PRESETS,
+    HyperCLConfig,
+    hnet_method,
+    hypercl_spec,
+    run_trial,
+    trial_and_data_configs,
+)
 
 BETAS = (0.0, 1e-3, 1e-2, 1e-1, 1.0)
 
@@ -53,28 +59,27 @@ def grid(config: HyperCLConfig) -> dict:
     return {"variant": variants()}
 
 
-def run_trial(config: HyperCLConfig, params: dict, seed: int):
-    return SPLIT_SPEC.trial(config, variant_params(params["variant"], config.scenario), seed)
+def variant_trial(config: HyperCLConfig, params: dict, seed: int):
+    return run_trial(config, variant_params(params["variant"], config.scenario), seed)
 
 
 def trial_configs(config: HyperCLConfig, params: dict, seed: int) -> tuple:
-    return SPLIT_SPEC.trial_configs(config, variant_params(params["variant"], config.scenario),
-                                    seed)
+    return trial_and_data_configs(config, variant_params(params["variant"], config.scenario),
+                                  seed)
 
 
-SPEC = dataclasses.replace(
-    SPLIT_SPEC,
-    name="hypercl_ablation",
-    description="hnet x beta_output x look-ahead vs fine-tuning and online EWC, per seed",
-    presets={
-        "smoke": dataclasses.replace(SPLIT_SPEC.presets["smoke"], n_trials=3, seeds=(1,)),
-        "quick": dataclasses.replace(cast(HyperCLConfig, SPLIT_SPEC.presets["quick"]),
-                                     n_trials=len(variants()), seeds=(1, 2), iterations=200),
-        "paper": dataclasses.replace(SPLIT_SPEC.presets["paper"], n_trials=len(variants()),
+SPEC = hypercl_spec(
+    "hypercl_ablation",
+    "hnet x beta_output x look-ahead vs fine-tuning and online EWC, per seed",
+    {
+        "smoke": dataclasses.replace(SPLIT_PRESETS["smoke"], n_trials=3, seeds=(1,)),
+        "quick": dataclasses.replace(SPLIT_PRESETS["quick"], n_trials=len(variants()),
+                                     seeds=(1, 2), iterations=200),
+        "paper": dataclasses.replace(SPLIT_PRESETS["paper"], n_trials=len(variants()),
                                      seeds=(1, 2, 3)),
     },
     search_space=search_space,
-    trial=run_trial,
+    trial=variant_trial,
     grid=grid,
     trial_configs=trial_configs,
     sampler="grid",

@@ -32,10 +32,7 @@ test images.
 
 from __future__ import annotations
 
-import dataclasses
-
-from studies.hypercl_pmnist import SPEC as PMNIST_SPEC
-from studies.hypercl_pmnist import HyperCLConfig
+from studies._hypercl import HyperCLConfig, hypercl_spec
 
 AUTHORS: dict = dict(
     benchmark="pmnist", num_tasks=100, target_hidden=(1000, 1000), hnet_hidden="200x250x350",
@@ -58,11 +55,10 @@ PRESETS = {
     "paper": HyperCLConfig(**AUTHORS, iterations=5000, cpus_per_trial=2.0),
 }
 
-SPEC = dataclasses.replace(
-    PMNIST_SPEC,
-    name="hypercl_pmnist100",
-    description="PermutedMNIST-100: each task's accuracy after all 100 (memory lifetime)",
-    presets=PRESETS,
+SPEC = hypercl_spec(
+    "hypercl_pmnist100",
+    "PermutedMNIST-100: each task's accuracy after all 100 (memory lifetime)",
+    PRESETS,
     sampler="grid",
     pruner="none",
 )

@@ -14,7 +14,7 @@ is not; the baselines and HNET+R (``hnet_r``: the target trained on replay from 
 hypernetwork-protected VAE) get the scenario's heads. HNET+TIR (``hnet_tir``: a task-inference
 network trained on that replay picks the task embedding) infers a task that CL1 gives, so its
 CL1 cell trains and reports HNET, as the paper's CL1 row does (the trial function is
-``hypercl_splitmnist``'s, which maps a cell's method so: ``studies._hypercl_tasks.method_in``).
+``hypercl_splitmnist``'s, which maps a cell's method so: ``studies._hypercl.tasks.method_in``).
 The report draws the scenario x method table (mean ± std over seeds) beside the paper's
 Table 1. The presets are those of ``hypercl_splitmnist`` (paper: the authors' SplitMNIST
 setting) with task inference reported, 3 seeds (smoke: 1) and, at the quick preset, 300
@@ -22,21 +22,19 @@ iterations a task instead of 600.
 
 The paper preset's settings, each with its source, are ``hypercl_splitmnist``'s (the table in
 its docstring; ``tests/studies/test_paper_presets.py`` holds this study to them), the replay
-VAE's the authors' per method (:mod:`studies._hypercl_replay`). Ours, not the authors', and not
-fields: current and replayed losses weighted ``1/(t+1)`` and ``t/(t+1)``, and a decoder
-conditioned on the task only through its generated weights (their ``conditional_replay`` also
-feeds it the task).
+VAE's the authors' per method (:mod:`studies._hypercl.replay`), trained as the authors train
+it (:mod:`hnet_core.train._replay`). Each replay trial also records its diagnostics:
+``decoder_drift_<j>``, ``task_inference_acc_<j>`` and ``replay_acc_<j>``, which the report
+draws.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import cast
 
 import optuna
 
-from studies.hypercl_pmnist import SEARCH_FIELDS, HyperCLConfig
-from studies.hypercl_splitmnist import SPEC as SPLIT_SPEC
+from studies._hypercl import SEARCH_FIELDS, SPLIT_PRESETS, HyperCLConfig, hypercl_spec
 
 SCENARIOS = (1, 2, 3)
 METHODS = ("hnet", "hnet_r", "hnet_tir", "finetune", "ewc")
@@ -52,18 +50,17 @@ def grid(config: HyperCLConfig) -> dict:
 
 
 def _preset(name: str, seeds: tuple[int, ...], **changes) -> HyperCLConfig:
-    base = cast(HyperCLConfig, SPLIT_SPEC.presets[name])
+    base = SPLIT_PRESETS[name]
     return dataclasses.replace(base, n_trials=len(SCENARIOS) * len(METHODS), seeds=seeds,
                                task_inference=True, **changes)
 
 
-SPEC = dataclasses.replace(
-    SPLIT_SPEC,
-    name="hypercl_scenarios",
-    description="SplitMNIST in CL1-3: hnet (HNET+ENT), HNET+R, HNET+TIR, fine-tuning, EWC",
-    presets={"smoke": _preset("smoke", (1,)),
-             "quick": _preset("quick", (1, 2, 3), iterations=300),
-             "paper": _preset("paper", (1, 2, 3))},
+SPEC = hypercl_spec(
+    "hypercl_scenarios",
+    "SplitMNIST in CL1-3: hnet (HNET+ENT), HNET+R, HNET+TIR, fine-tuning, EWC",
+    {"smoke": _preset("smoke", (1,)),
+     "quick": _preset("quick", (1, 2, 3), iterations=300),
+     "paper": _preset("paper", (1, 2, 3))},
     search_space=search_space,
     grid=grid,
     sampler="grid",

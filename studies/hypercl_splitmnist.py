@@ -25,42 +25,20 @@ authors' SplitMNIST setting (``chrhenning/hypercl``, ``mnist/train_args_default.
 - targets stored, all earlier tasks regularised: ``train_args.py`` defaults.
 
 and for the replay VAE (the HyperCLConfig defaults): encoder 400,400 (``enc_fc_arch``), latent
-100, decoder 250,350 for HNET+R and 300,150 for HNET+TIR (``dec_fc_arch``), hypernetwork 10,10
-ELU with chunks of 50000 and embeddings 96 (``rp_*``), ``rp_beta`` 0.01 for HNET+R and 0.05 for
-HNET+TIR, lr 1e-3 (``enc_lr = dec_lr = 0.001``).
+100 (``latent_dim``, ``_set_default``), decoder 250,350 for HNET+R and 50,150 for HNET+TIR
+(``dec_fc_arch``), hypernetwork 10,10 ELU with chunks of 50000 and embeddings 96 (``rp_*``),
+``rp_beta`` 0.01 for both, lr 1e-3 (``enc_lr = dec_lr = dec_lr_emb = 0.001``), a one-hot task
+code of 100 fed to the decoder (``conditional_replay = True``, ``conditional_dim = 100``), and
+the replay learners' losses weighted 0.5 / 0.5 (``l_rew``) with HNET+R's distillation at
+temperature 2 (``knowledge_distillation_loss``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, cast
+from studies._hypercl import SPLIT_PRESETS, hypercl_spec
 
-from studies.hypercl_pmnist import SPEC as PMNIST_SPEC
-from studies.hypercl_pmnist import HyperCLConfig
-
-SPLIT: dict[str, Any] = dict(benchmark="splitmnist", num_tasks=5, target_hidden=(400, 400))
-
-PRESETS = {
-    "smoke": dataclasses.replace(cast(HyperCLConfig, PMNIST_SPEC.presets["smoke"]),
-                                  benchmark="splitmnist"),
-    "quick": HyperCLConfig(
-        **SPLIT, n_trials=8, iterations=600, max_eval_examples=2000, chunk_counts=(3, 6, 12),
-        task_embedding_sizes=(24, 96), chunk_embedding_sizes=(24, 96),
-        hnet_hidden_choices=("10x10", "25x25"), num_chunks=12, hnet_hidden="10x10",
-        task_embedding_size=96, chunk_embedding_size=96, beta_output=0.05, lr=1e-3,
-        lr_low=3e-4),
-    "paper": HyperCLConfig(
-        **SPLIT, n_trials=40, iterations=2000, chunk_counts=(3, 6, 12, 24),
-        task_embedding_sizes=(24, 48, 96), chunk_embedding_sizes=(24, 48, 96),
-        hnet_hidden_choices=("10x10", "25x25", "50x50"), num_chunks=12, chunk_size=42000,
-        hnet_hidden="10x10", task_embedding_size=96, chunk_embedding_size=96,
-        beta_output=0.01, lookahead=True, hnet_activation="relu", hnet_init="xavier",
-        direct_init="xavier", lr=1e-3, cpus_per_trial=2.0),
-}
-
-SPEC = dataclasses.replace(
-    PMNIST_SPEC,
-    name="hypercl_splitmnist",
-    description="SplitMNIST, chunked hypernetwork: search embeddings, chunks, beta, lr",
-    presets=PRESETS,
+SPEC = hypercl_spec(
+    "hypercl_splitmnist",
+    "SplitMNIST, chunked hypernetwork: search embeddings, chunks, beta, lr",
+    SPLIT_PRESETS,
 )

@@ -34,13 +34,10 @@ from typing import Any
 
 import optuna
 
-from hnet_core.data import mnist_splits, resolve_all
+from hnet_core.data import MNIST_FILES, mnist_splits, resolve_all
 from hnet_core.models import ImageClassifierConfig
 from hnet_core.train import ImageTrainConfig, train_image_classifier
 from studies import MAY_BE_EMPTY, Direction, StudyConfig, StudySpec, at_least, search_range
-
-MNIST_FILES = [f"mnist/{name}-ubyte.gz" for name in (
-    "train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from hnet_core.data.cifar import CIFAR10, load_cifar10, read_cifar10
 from hnet_core.data.images import ImageSplits, cifar10_splits, mnist_splits
 from hnet_core.data.mnist import (
     MNIST,
+    MNIST_FILES,
     SPLIT_MNIST_DIGITS,
     Task,
     TaskSplit,
@@ -39,6 +40,7 @@ __all__ = [
     "ImageSplits",
     "KNOWN_FILES",
     "MNIST",
+    "MNIST_FILES",
     "MissingDatasetError",
     "SPLIT_MNIST_DIGITS",
     "Task",

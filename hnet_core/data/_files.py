@@ -19,6 +19,7 @@ and the exact file names expected.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +173,7 @@ def _try_download(known: KnownFile, root: Path) -> tuple[Path | None, list[str]]
     return None, problems
 
 
-def resolve_all(relpaths: list[str], data_dir: str | os.PathLike | None = None) -> list[Path]:
+def resolve_all(relpaths: Sequence[str], data_dir: str | os.PathLike | None = None) -> list[Path]:
     """Find, verify and if needed download known files.
 
     Args:

@@ -33,6 +33,8 @@ _FILES = {
     "test_images": ("mnist/t10k-images-idx3-ubyte.gz", IMAGE_MAGIC, 10000),
     "test_labels": ("mnist/t10k-labels-idx1-ubyte.gz", LABEL_MAGIC, 10000),
 }
+#: The MNIST files under the data folder, as ``resolve_all`` takes them.
+MNIST_FILES = tuple(path for path, _, _ in _FILES.values())
 
 
 def read_idx(path: Path, magic: int, count: int) -> np.ndarray:

@@ -73,7 +73,30 @@ def test_report_of_every_smoke_study(smoke_results, name, tmp_path):
                                      "online EWC"}
         assert cells.paper.notna().any()
         assert _figure(report, "scenarios")["points"] >= 15
+        _check_diagnostics(report)
     assert '<div class="scroll"><table' in page  # wide tables scroll
+
+
+def _check_diagnostics(report) -> None:
+    """Two tasks: task 0's decoder drift, every task's inference (the methods that infer it,
+    CL2 and CL3) and the replay accuracy of task 0 (the last task has no decoder)."""
+    table = pd.read_csv(report.tables["diagnostics"]).set_index(["scenario", "method",
+                                                                 "diagnostic"])
+    replaying = {(s, m) for s in (1, 2, 3) for m in ("HNET+R", "HNET+TIR") if (s, m) != (1,
+                                                                                     "HNET+TIR")}
+    for cell in replaying:
+        assert 0 <= table.loc[(*cell, "decoder_drift"), "task 0"] < 1
+        assert 0 <= table.loc[(*cell, "replay_acc"), "task 0"] <= 100
+        assert math.isnan(table.loc[(*cell, "decoder_drift"), "task 1"])
+    inferring = {(s, m) for s in (2, 3) for m in ("HNET+ENT", "HNET+TIR")}
+    inferred = table.xs("task_inference_acc", level="diagnostic")
+    assert set(inferred.index) == inferring
+    assert inferred[["task 0", "task 1"]].notna().all().all()
+    assert (table.runs == 1).all()
+    drift = report.figures["decoder_drift"]
+    assert len(drift) == len(replaying) and all(a["lines"] == 1 for a in drift)
+    assert [a["ylabel"] for a in report.figures["task_inference"]] == [
+        "task inferred right (%)", "final learner on replay (%)"]
 
 
 def _check_forgetting(report, tasks: int, every_row: bool) -> None:

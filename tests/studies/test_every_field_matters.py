@@ -23,7 +23,7 @@ EXEMPT = (*RUNNER_FIELDS, "seeds")
 def _chunk_size(config: Any) -> int:
     """A chunk size that gives the config's fixed chunk count but differs from the one the
     count alone gives (ceil(P / count))."""
-    from studies.hypercl_pmnist import target_size
+    from studies._hypercl import target_size
 
     size, count = target_size(config), config.num_chunks
     return math.ceil(size / count) + 1

@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 
 import analysis
-from studies._hypercl_tasks import task_classes
+from studies._hypercl import target_size, task_classes
 from studies._runner.registry import load_study
 from studies.hypercl_ablation import variant_params, variants
-from studies.hypercl_pmnist import target_size
 
 SMOKE_PARAMS = {"task_embedding_size": 4, "num_chunks": 2, "chunk_embedding_size": 4,
                 "hnet_hidden": "5x5", "beta_output": 0.01, "lr": 1e-3}

@@ -100,14 +100,22 @@ PAPER_SETTINGS = [
     ("hypercl_splitmnist", "targets", "stored", f"{HYPERCL}: online_target_computation off"),
     ("hypercl_splitmnist", "reg_tasks_per_step", None, "train_args.py: hnet_reg_batch_size -1"),
     ("hypercl_splitmnist", "replay_enc_hidden", "400x400", f"{HYPERCL}: enc_fc_arch 400,400"),
-    ("hypercl_splitmnist", "replay_dec_hidden", None, f"{HYPERCL}: 250,350 R; 300,150 TIR"),
+    ("hypercl_splitmnist", "replay_dec_hidden", None, f"{HYPERCL}: 250,350 R; 50,150 TIR"),
     ("hypercl_splitmnist", "replay_latent_size", 100, f"{HYPERCL}, _set_default: latent_dim"),
     ("hypercl_splitmnist", "replay_hnet_hidden", "10x10", f"{HYPERCL}: rp_hnet_arch 10,10"),
     ("hypercl_splitmnist", "replay_chunk_size", 50000, f"{HYPERCL}: rp_hyper_chunks 50000"),
     ("hypercl_splitmnist", "replay_chunk_embedding_size", 96, f"{HYPERCL}: rp_emb_size 96"),
     ("hypercl_splitmnist", "replay_task_embedding_size", 96, f"{HYPERCL}: rp_temb_size 96"),
-    ("hypercl_splitmnist", "replay_beta", None, f"{HYPERCL}: rp_beta 0.01 R; 0.05 TIR"),
+    ("hypercl_splitmnist", "replay_beta", None, f"{HYPERCL}: rp_beta 0.01 R and TIR"),
     ("hypercl_splitmnist", "replay_lr", None, f"{HYPERCL}: enc_lr = dec_lr = 0.001"),
+    ("hypercl_splitmnist", "replay_condition_size", 100,
+     f"{HYPERCL}, _set_default: conditional_replay, conditional_dim 100"),
+    ("hypercl_splitmnist", "replay_weight", 0.5, "hypercl mnist/train_args.py: l_rew 0.5"),
+    ("hypercl_splitmnist", "distill_temperature", 2.0,
+     "hypercl mnets/classifier_interface.py: knowledge_distillation_loss T=2"),
+    ("hypercl_pmnist", "replay_condition_size", 100, f"{HYPERCL}: conditional_dim 100"),
+    ("hypercl_pmnist", "replay_weight", 0.5, "hypercl mnist/train_args.py: l_rew 0.5"),
+    ("hypercl_pmnist", "distill_temperature", 2.0, "hypercl knowledge_distillation_loss T=2"),
     ("hypercl_splitmnist", "hnet_init", "xavier", HYPERCL_INIT),
     ("hypercl_splitmnist", "direct_init", "xavier", HYPERCL_DIRECT_INIT),
     # hypercl_pmnist100: _set_default_permuted and its num_tasks >= 100 branch
@@ -136,7 +144,7 @@ def test_permuted_mnist_100_has_the_authors_sizes():
     """3,027,000 target weights (1024-1000-1000, a 10-way head a task); the hypernetwork's
     2,816,448 trainable parameters: compression 0.930."""
     from hnet_core.models import ChunkedHyperMLP
-    from studies.hypercl_pmnist import target_size
+    from studies._hypercl import target_size
 
     spec = load_study("hypercl_pmnist100")
     for preset in ("quick", "paper"):
@@ -154,6 +162,23 @@ def test_permuted_mnist_100_has_the_authors_sizes():
                          ids=[f"{s}-{f}" for s, f, _, _ in PAPER_SETTINGS])
 def test_paper_preset_holds_the_published_value(study, field, value, source):
     assert getattr(load_study(study).presets["paper"], field) == value, source
+
+
+@pytest.mark.parametrize("study,method,decoder,beta", [
+    ("hypercl_splitmnist", "hnet_r", (250, 350), 0.01),
+    ("hypercl_splitmnist", "hnet_tir", (50, 150), 0.01),
+    ("hypercl_pmnist", "hnet_r", (400, 400), 0.1),
+    ("hypercl_pmnist", "hnet_tir", (1000, 1000), 0.1)])
+def test_a_replay_trial_trains_with_the_authors_replay_setting(study, method, decoder, beta):
+    """``_set_default_split`` / ``_set_default_permuted`` per method, reaching the trainer:
+    decoder sizes, rp_beta, the 100-long one-hot condition, l_rew 0.5 and T = 2."""
+    spec = load_study(study)
+    config = spec.presets["paper"]
+    train = spec.trial_configs(config, {"scenario": 3, "method": method}, 0)[2]
+    assert (train.replay.dec_hidden, train.replay.beta) == (decoder, beta), HYPERCL
+    assert (train.replay.condition_size, train.replay_weight, train.distill_temperature) == (
+        100, 0.5, 2.0)
+    assert train.replay.lr == train.lr == config.lr
 
 
 def test_the_ablations_paper_presets_are_their_studies():

@@ -2,8 +2,8 @@
 grouping of the digits) and the scenario and method it learns them in (the config's, or the
 trial's own where the study searches them or runs a grid of them).
 
-The configs here are ``studies.hypercl_pmnist.HyperCLConfig``s; this module reads their fields
-only, so that module can import it.
+The configs here are :class:`studies._hypercl.config.HyperCLConfig`s; this module reads their
+fields only, so that module can import it.
 """
 
 from __future__ import annotations

@@ -1,19 +1,21 @@
 """The replay VAE of the hypercl studies' HNET+R and HNET+TIR trials, with the authors'
 per-method settings where a field is left at None.
 
-Source: ``chrhenning/hypercl``, ``mnist/train_args_default.py``. SplitMNIST
-(``_set_default_split``): decoder 250,350 and ``rp_beta = 0.01`` for HNET+R, decoder 300,150
-and ``rp_beta = 0.05`` for HNET+TIR. PermutedMNIST (``_set_default_permuted``): decoder 400,400
-for HNET+R and 1000,1000 (the general setting) for HNET+TIR, ``rp_beta = 0.1`` for both.
+Source: ``chrhenning/hypercl`` at HEAD (e325678), ``mnist/train_args_default.py``. SplitMNIST
+(``_set_default_split``): decoder 250,350 for HNET+R and 50,150 for HNET+TIR, ``rp_beta =
+0.01`` for both (older commits had 300,150 and 0.05 for HNET+TIR; fdc4ab5, "Reproducibility
+check for perm100 done and warning deleted", set today's values). PermutedMNIST
+(``_set_default_permuted``): decoder 400,400 for HNET+R and 1000,1000 (the general setting)
+for HNET+TIR, ``rp_beta = 0.1`` for both.
 """
 
 from __future__ import annotations
 
 from hnet_core.models import ReplayVAEConfig
 
-AUTHORS_DECODER = {("splitmnist", "hnet_r"): (250, 350), ("splitmnist", "hnet_tir"): (300, 150),
+AUTHORS_DECODER = {("splitmnist", "hnet_r"): (250, 350), ("splitmnist", "hnet_tir"): (50, 150),
                    ("pmnist", "hnet_r"): (400, 400), ("pmnist", "hnet_tir"): (1000, 1000)}
-AUTHORS_BETA = {("splitmnist", "hnet_r"): 0.01, ("splitmnist", "hnet_tir"): 0.05,
+AUTHORS_BETA = {("splitmnist", "hnet_r"): 0.01, ("splitmnist", "hnet_tir"): 0.01,
                 ("pmnist", "hnet_r"): 0.1, ("pmnist", "hnet_tir"): 0.1}
 
 
@@ -33,4 +35,5 @@ def replay_config(config, method: str, parse_sizes) -> ReplayVAEConfig:
         chunk_embedding_size=config.replay_chunk_embedding_size,
         task_embedding_size=config.replay_task_embedding_size,
         beta=config.replay_beta if config.replay_beta is not None else AUTHORS_BETA[key],
-        lr=config.replay_lr if config.replay_lr is not None else config.lr)
+        lr=config.replay_lr if config.replay_lr is not None else config.lr,
+        condition_size=config.replay_condition_size)
