@@ -29,6 +29,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from studies._runner.checkpoints import add_checkpoint_flags
 from studies._runner.config import ConfigError, OneLineParser
 from studies._runner.spec import PRESETS
 
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-gpus", type=int, help="GPUs a local Ray declares")
     p.add_argument("--data-dir", help="data root searched first")
     p.add_argument("--quiet", action="store_true", help="one line per finished trial")
+    add_checkpoint_flags(p)
     return p
 
 

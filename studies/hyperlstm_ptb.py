@@ -38,7 +38,15 @@ import optuna
 from hnet_core.data import load_ptb_char, resolve_all
 from hnet_core.models import CELLS, CharLMConfig, RecurrentConfig
 from hnet_core.train import CharLMTrainConfig, train_char_lm
-from studies import StudyConfig, StudySpec, at_least, in_interval, one_of, search_range
+from studies import (
+    StudyConfig,
+    StudySpec,
+    at_least,
+    in_interval,
+    one_of,
+    search_range,
+    trial_checkpoint,
+)
 
 PTB_CHAR_VOCAB = 50  # symbols of char-level PTB; the loader asserts it
 CHAR_FILES = [f"ptb/ptb.char.{split}.txt" for split in ("train", "valid", "test")]
@@ -142,7 +150,8 @@ def trial_configs(config: HyperLSTMPTBConfig, params: dict, seed: int) -> tuple:
 def run_trial(config: HyperLSTMPTBConfig, params: dict, seed: int) -> Iterator[dict]:
     corpus = load_ptb_char(config.data_dir)
     yield from train_char_lm(model_config(config, params, corpus.vocab_size),
-                             train_config(config, params, seed), corpus)
+                             train_config(config, params, seed), corpus,
+                             checkpoint=trial_checkpoint())
 
 
 def check_data(config: HyperLSTMPTBConfig) -> None:

@@ -19,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from studies._runner.checkpoints import add_checkpoint_flags
 from studies._runner.config import ConfigError, OneLineParser
 from studies._runner.registry import listed_studies
 from studies._runner.search_algorithms import PRUNERS, SAMPLERS
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
                    "CUDA finds; more than there are only to test GPU packing)")
     p.add_argument("--data-dir", help="data root searched first")
     p.add_argument("--quiet", action="store_true", help="one line per finished trial")
+    add_checkpoint_flags(p)
     return p
 
 

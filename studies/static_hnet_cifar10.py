@@ -49,7 +49,7 @@ import optuna
 from hnet_core.data import CIFAR10_ARCHIVE, MissingDatasetError, cifar10_splits, resolve
 from hnet_core.models import ImageClassifierConfig
 from hnet_core.train import ImageTrainConfig, train_image_classifier
-from studies import ConfigError, at_least, one_of
+from studies import ConfigError, at_least, one_of, trial_checkpoint
 from studies.static_hnet_mnist import SPEC as MNIST_SPEC
 from studies.static_hnet_mnist import StaticHnetConfig
 from studies.static_hnet_mnist import grid as mnist_grid
@@ -173,7 +173,8 @@ def trial_configs(config: StaticHnetCIFARConfig, params: dict, seed: int) -> tup
 def run_trial(config: StaticHnetCIFARConfig, params: dict, seed: int) -> Iterator[dict]:
     data = cifar10_splits(config.data_dir, config.valid_size, archive=config.archive)
     yield from train_image_classifier(model_config(config, params),
-                                      train_config(config, params, seed), data)
+                                      train_config(config, params, seed), data,
+                                      checkpoint=trial_checkpoint())
 
 
 def check_data(config: StaticHnetCIFARConfig) -> None:

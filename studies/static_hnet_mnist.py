@@ -37,7 +37,15 @@ import optuna
 from hnet_core.data import MNIST_FILES, mnist_splits, resolve_all
 from hnet_core.models import ImageClassifierConfig
 from hnet_core.train import ImageTrainConfig, train_image_classifier
-from studies import MAY_BE_EMPTY, Direction, StudyConfig, StudySpec, at_least, search_range
+from studies import (
+    MAY_BE_EMPTY,
+    Direction,
+    StudyConfig,
+    StudySpec,
+    at_least,
+    search_range,
+    trial_checkpoint,
+)
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,8 @@ def trial_configs(config: StaticHnetConfig, params: dict, seed: int) -> tuple:
 def run_trial(config: StaticHnetConfig, params: dict, seed: int) -> Iterator[dict]:
     data = mnist_splits(config.data_dir, config.valid_size)
     yield from train_image_classifier(model_config(config, params),
-                                      train_config(config, params, seed), data)
+                                      train_config(config, params, seed), data,
+                                      checkpoint=trial_checkpoint())
 
 
 def check_data(config: StaticHnetConfig) -> None:

@@ -42,6 +42,12 @@ class OnlineEWC:
                                                                       strict=True)]
         self.anchor = [w.detach().clone() for w in weights]
 
+    def state(self) -> dict:
+        return {"fisher": self.fisher, "anchor": self.anchor}
+
+    def load_state(self, state: dict) -> None:
+        self.fisher, self.anchor = state["fisher"], state["anchor"]
+
     def penalty(self, weights: Sequence[torch.Tensor]) -> torch.Tensor:
         """``lambda / 2 * sum F (w - w*)²`` (zero before the first consolidation)."""
         if self.fisher is None or self.anchor is None:

@@ -6,7 +6,8 @@ A learner has ``target`` and ``layout`` (the scenario's heads) and five methods:
 batches, rng)`` (mean training loss), ``consolidate(task, split, generator, device)`` (after a
 task), ``weights(task)`` (the target's weights for a task), ``infer(weights, x)`` (the task
 and logits of each input when the task is not given) and ``diagnostics(task, last)`` (metrics
-of its own after a task).
+of its own after a task); ``state()`` and ``load_state(state)`` hold what it has learned
+between tasks (every optimiser starts afresh with each task, so no optimiser state).
 """
 
 from __future__ import annotations
@@ -111,6 +112,12 @@ class HnetLearner:
     def weights(self, task: int) -> list[torch.Tensor]:
         return split_weights(self.hnet([task])[0], self.target.param_shapes)
 
+    def state(self) -> dict:
+        return {"hnet": self.hnet.state_dict()}
+
+    def load_state(self, state: dict) -> None:
+        self.hnet.load_state_dict(state["hnet"])
+
     def trainable(self) -> int:
         """Θ, chunk and task embeddings."""
         return self.hnet.num_trainable()
@@ -157,6 +164,17 @@ class DirectLearner:
 
     def weights(self, task: int) -> list[torch.Tensor]:
         return list(self.params)
+
+    def state(self) -> dict:
+        return {"params": [p.detach().clone() for p in self.params],
+                "ewc": self.ewc.state() if self.ewc is not None else None}
+
+    def load_state(self, state: dict) -> None:
+        with torch.no_grad():
+            for p, saved in zip(self.params, state["params"], strict=True):
+                p.copy_(saved)
+        if self.ewc is not None:
+            self.ewc.load_state(state["ewc"])
 
     def diagnostics(self, task: int, last: bool) -> dict[str, float]:
         return {}

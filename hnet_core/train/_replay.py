@@ -98,6 +98,16 @@ class GenerativeReplay:
     def trainable(self) -> int:
         return self.vae.num_trainable()
 
+    def state(self) -> dict:
+        return {"vae": self.vae.state_dict(), "generator": self.generator.get_state(),
+                "rng": self.rng.getstate(), "learned": dict(self.learned)}
+
+    def load_state(self, state: dict) -> None:
+        self.vae.load_state_dict(state["vae"])
+        self.generator.set_state(state["generator"].cpu())
+        self.rng.setstate(state["rng"])
+        self.learned = dict(state["learned"])
+
 
 def distillation_loss(logits: torch.Tensor, target_logits: torch.Tensor, temperature: float
                       ) -> torch.Tensor:
@@ -121,6 +131,14 @@ class ReplayLearner(DirectLearner):
     def trainable(self) -> int:
         """The classifier's weights and the whole replay model."""
         return self.target.num_params + self.replay.trainable()
+
+    def state(self) -> dict:
+        return {**super().state(), "after": dict(self.after), "replay": self.replay.state()}
+
+    def load_state(self, state: dict) -> None:
+        super().load_state(state)
+        self.after = dict(state["after"])
+        self.replay.load_state(state["replay"])
 
     def replay_logits(self, x: torch.Tensor, tasks: torch.Tensor, weights, task: int
                       ) -> torch.Tensor:
@@ -205,6 +223,17 @@ class TaskInferenceLearner(HnetLearner):
     def trainable(self) -> int:
         """The hypernetwork, the task-inference network and the whole replay model."""
         return self.hnet.num_trainable() + self.tir.num_params + self.replay.trainable()
+
+    def state(self) -> dict:
+        return {**super().state(), "tir": [w.detach().clone() for w in self.tir_weights],
+                "replay": self.replay.state()}
+
+    def load_state(self, state: dict) -> None:
+        super().load_state(state)
+        with torch.no_grad():
+            for w, saved in zip(self.tir_weights, state["tir"], strict=True):
+                w.copy_(saved)
+        self.replay.load_state(state["replay"])
 
     def tir_loss(self, x: torch.Tensor, task: int) -> torch.Tensor:
         """``(1 - w)`` times the cross-entropy of the real inputs ``x`` (label ``task``) plus

@@ -22,8 +22,10 @@ import torch.nn.functional as F
 from hnet_core.data.ptb import BPTTBatches, TokenCorpus
 from hnet_core.models.char_lm import CharLM, CharLMConfig, count_parameters
 from hnet_core.models.recurrent import detach_state
+from hnet_core.train import _checkpoint
 from hnet_core.train import _checks as checks
-from hnet_core.train._device import load_checkpoint, pick_device, save_checkpoint
+from hnet_core.train._checkpoint import CheckpointStore
+from hnet_core.train._device import pick_device
 from hnet_core.train._errors import TrainingDiverged
 
 LN2 = math.log(2.0)
@@ -108,16 +110,18 @@ def _train_epoch(model: CharLM, optimizer: torch.optim.Optimizer, tokens: torch.
 
 
 def train_char_lm(model_config: CharLMConfig, config: CharLMTrainConfig, corpus: TokenCorpus,
-                  *, checkpoint: str | Path | None = None) -> Iterator[dict[str, float | str]]:
+                  *, checkpoint: str | Path | CheckpointStore | None = None
+                  ) -> Iterator[dict[str, float | str]]:
     """Train a CharLM, yielding metrics after every epoch.
 
     Args:
         model_config: the model; its ``vocab_size`` must match the corpus.
         config: the training schedule.
         corpus: train, valid and test streams.
-        checkpoint: a file to save model and optimizer state to after every epoch; when it
-            already holds a checkpoint of the same configuration, training resumes after its
-            last epoch.
+        checkpoint: a file (or :class:`~hnet_core.train._checkpoint.CheckpointStore`) to save
+            model, optimizer and RNG state to after every epoch; when it already holds a
+            checkpoint of the same configuration, training resumes after its last epoch, to
+            the numbers an uninterrupted run gives.
 
     Yields:
         ``{"epoch", "train_bpc", "valid_bpc", "test_bpc", "tokens_per_s", "epoch_time_s",
@@ -126,7 +130,9 @@ def train_char_lm(model_config: CharLMConfig, config: CharLMTrainConfig, corpus:
 
     Raises:
         TrainingDiverged: the loss or gradient norm stopped being finite.
-        ValueError: the vocabulary sizes differ, or the checkpoint is of another configuration.
+        ValueError: the vocabulary sizes differ.
+        CheckpointError: the checkpoint is of another configuration
+            (``CheckpointMismatch``) or does not load (``CorruptCheckpoint``).
     """
     if model_config.vocab_size != corpus.vocab_size:
         raise ValueError(f"model vocab_size {model_config.vocab_size} != corpus "
@@ -138,7 +144,8 @@ def train_char_lm(model_config: CharLMConfig, config: CharLMTrainConfig, corpus:
     identity = {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
     identity["train"].pop("epochs")
     identity["model"]["rnn"].pop("impl")  # how the steps run changes no number they compute
-    start = _resume(checkpoint, identity, model, optimizer, device)
+    store = _checkpoint.as_store(checkpoint)
+    start = _resume(store, identity, model, optimizer, device)
     params = count_parameters(model)
     for epoch in range(start + 1, config.epochs + 1):
         began = time.perf_counter()
@@ -156,21 +163,19 @@ def train_char_lm(model_config: CharLMConfig, config: CharLMTrainConfig, corpus:
             "params": params,
             "rnn_impl": model.rnn.impl_ran or "",
         }
-        if checkpoint is not None:
-            save_checkpoint(Path(checkpoint), {
+        if store is not None:
+            _checkpoint.save(store, {
                 "identity": identity, "epoch": epoch, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "rng": torch.get_rng_state()})
         yield metrics
 
 
-def _resume(checkpoint: str | Path | None, identity: dict, model: CharLM,
+def _resume(store: CheckpointStore | None, identity: dict, model: CharLM,
             optimizer: torch.optim.Optimizer, device: torch.device) -> int:
     """Load a matching checkpoint into model and optimizer; returns its epoch (0 if none)."""
-    saved = load_checkpoint(Path(checkpoint), device) if checkpoint is not None else None
+    saved = _checkpoint.load(store, identity, device)
     if saved is None:
         return 0
-    if saved["identity"] != identity:
-        raise ValueError(f"checkpoint {checkpoint} was written for another configuration")
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     torch.set_rng_state(saved["rng"].cpu())

@@ -13,6 +13,7 @@ SplitMNIST): flat inputs; the heads follow the scenario (:mod:`hnet_core.train._
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -32,8 +33,10 @@ from hnet_core.models.hypercl import (
     init_target_weights,
 )
 from hnet_core.models.replay_vae import ReplayVAE, ReplayVAEConfig
+from hnet_core.train import _checkpoint
 from hnet_core.train import _checks as checks
 from hnet_core.train import _scenarios as scenarios
+from hnet_core.train._checkpoint import CheckpointStore
 from hnet_core.train._device import pick_device
 from hnet_core.train._learners import DirectLearner, HnetLearner, task_batches
 from hnet_core.train._replay import GenerativeReplay, ReplayLearner, TaskInferenceLearner
@@ -232,10 +235,29 @@ def compression_ratio(learner) -> float:
     return learner.trainable() / learner.target.num_params
 
 
+def _identity(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
+              config: ContinualTrainConfig, tasks: Sequence[Task]) -> dict:
+    """What a checkpoint must match to be resumed: the configs (the device aside) and the
+    tasks' names and sizes."""
+    train = dataclasses.asdict(config)
+    train.pop("device")
+    return {"target": dataclasses.asdict(target_config), "hnet": dataclasses.asdict(hnet_config),
+            "train": train, "tasks": [[t.name, len(t.train), len(t.test)] for t in tasks]}
+
+
 def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
-                    config: ContinualTrainConfig, tasks: Sequence[Task]
+                    config: ContinualTrainConfig, tasks: Sequence[Task], *,
+                    checkpoint: str | os.PathLike | CheckpointStore | None = None
                     ) -> Iterator[dict[str, float]]:
     """Learn ``tasks`` one after another, yielding after each.
+
+    Args:
+        target_config, hnet_config, config: the networks and how to learn.
+        tasks: the task sequence.
+        checkpoint: a file (or :class:`~hnet_core.train._checkpoint.CheckpointStore`) to save
+            everything learned and every RNG state to after each task (before its metrics are
+            yielded); when it holds a checkpoint of the same configuration and tasks, learning
+            resumes with the next task, to the numbers an uninterrupted run gives.
 
     Yields:
         For task ``T`` (``epoch = T + 1``): ``scenario``; ``acc_task_<j>`` for every
@@ -255,6 +277,8 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
 
     Raises:
         TrainingDiverged: a loss stopped being finite.
+        CheckpointError: the checkpoint is of another configuration
+            (``CheckpointMismatch``) or does not load (``CorruptCheckpoint``).
     """
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
@@ -263,7 +287,17 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
     learner = build_learner(target_config, hnet_config, config, tasks, device)
     ratio, params = compression_ratio(learner), learner.trainable()
     during: list[float] = []
-    for t, task in enumerate(tasks):
+    store = _checkpoint.as_store(checkpoint)
+    identity = _identity(target_config, hnet_config, config, tasks)
+    saved = _checkpoint.load(store, identity, device)
+    if saved is not None:
+        learner.load_state(saved["learner"])
+        torch.set_rng_state(saved["torch_rng"].cpu())
+        generator.set_state(saved["generator"].cpu())
+        rng.setstate(saved["rng"])
+        during = list(saved["during"])
+    for t in range(len(during), len(tasks)):
+        task = tasks[t]
         began = time.perf_counter()
         loss = learner.learn(t, task_batches(task.train, config, generator, device), rng)
         learner.consolidate(t, task.train, generator, device)
@@ -288,4 +322,9 @@ def train_continual(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
         if config.task_inference:
             metrics["task_inference_acc"] = _task_inference_accuracy(learner, tasks[:t + 1],
                                                                      config, device)
+        if store is not None:
+            _checkpoint.save(store, {
+                "identity": identity, "task": t, "learner": learner.state(),
+                "torch_rng": torch.get_rng_state(), "generator": generator.get_state(),
+                "rng": rng.getstate(), "during": during})
         yield metrics

@@ -29,8 +29,10 @@ from hnet_core.data.images import ImageSplits
 from hnet_core.models.char_lm import count_parameters
 from hnet_core.models.convnets import ImageClassifierConfig, build_classifier
 from hnet_core.models.static_hypernet import conv_kernels
+from hnet_core.train import _checkpoint
 from hnet_core.train import _checks as checks
-from hnet_core.train._device import load_checkpoint, pick_device, save_checkpoint
+from hnet_core.train._checkpoint import CheckpointStore
+from hnet_core.train._device import pick_device
 from hnet_core.train._errors import TrainingDiverged
 
 
@@ -217,7 +219,8 @@ def _optimizer(model: nn.Module, config: ImageTrainConfig) -> torch.optim.Optimi
 
 
 def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTrainConfig,
-                           data: ImageSplits, *, checkpoint: str | Path | None = None
+                           data: ImageSplits, *,
+                           checkpoint: str | Path | CheckpointStore | None = None
                            ) -> Iterator[dict[str, float]]:
     """Train a main network, yielding metrics after every epoch.
 
@@ -225,20 +228,23 @@ def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTra
         model_config: the network (its ``num_classes`` must match the data).
         config: the training schedule.
         data: train, valid and test splits (moved to the training device here).
-        checkpoint: a file to save model, optimizer, schedule and RNG state to after every
+        checkpoint: a file (or :class:`~hnet_core.train._checkpoint.CheckpointStore`) to save
+            model, optimizer, schedule, RNG state and the best epoch so far to after every
             epoch; when it holds a checkpoint of the same configuration, training resumes
-            after its last epoch.
+            after its last epoch, to the numbers an uninterrupted run gives.
 
     Yields:
         ``{"epoch", "train_loss", "train_error", "valid_loss", "valid_error", "test_loss",
         "test_error", "best_valid_error", "test_error_at_best_valid", "lr", "params",
         "epoch_time_s", "examples_per_s"}``; errors in %; the best valid error so far and the
-        test error at its epoch (model selection by validation, over this process's epochs);
+        test error at its epoch (model selection by validation, over every epoch run);
         ``train_*`` over the epoch's (augmented) training batches, ``lr`` the epoch's.
 
     Raises:
         TrainingDiverged: the loss stopped being finite.
-        ValueError: the class counts differ, or the checkpoint is of another configuration.
+        ValueError: the class counts differ.
+        CheckpointError: the checkpoint is of another configuration
+            (``CheckpointMismatch``) or does not load (``CorruptCheckpoint``).
     """
     if model_config.num_classes != data.num_classes:
         raise ValueError(f"model num_classes {model_config.num_classes} != data "
@@ -255,9 +261,9 @@ def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTra
                                                     gamma=config.lr_gamma)
     identity = {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
     identity["train"].pop("epochs")
-    start, step = _resume(checkpoint, identity, model, optimizer, schedule, generator, device)
+    store = _checkpoint.as_store(checkpoint)
+    start, step, best = _resume(store, identity, model, optimizer, schedule, generator, device)
     params = count_parameters(model)
-    best = (math.inf, math.nan)  # (valid error, test error then) over the epochs run here
     for epoch in range(start + 1, config.epochs + 1):
         if config.max_train_steps is not None and step >= config.max_train_steps:
             break  # the steps ran out within the last epoch
@@ -278,27 +284,28 @@ def train_image_classifier(model_config: ImageClassifierConfig, config: ImageTra
             best = (metrics["valid_error"], metrics["test_error"])
         metrics.update(best_valid_error=best[0], test_error_at_best_valid=best[1])
         metrics.update(lr=lr, params=params, epoch_time_s=elapsed, examples_per_s=seen / elapsed)
-        if checkpoint is not None:
-            save_checkpoint(Path(checkpoint), {
-                "identity": identity, "epoch": epoch, "step": step,
+        if store is not None:
+            _checkpoint.save(store, {
+                "identity": identity, "epoch": epoch, "step": step, "best": list(best),
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
                 "rng": torch.get_rng_state(), "generator": generator.get_state()})
         yield metrics
 
 
-def _resume(checkpoint: str | Path | None, identity: dict, model: nn.Module,
+def _resume(store: CheckpointStore | None, identity: dict, model: nn.Module,
             optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LRScheduler,
-            generator: torch.Generator, device: torch.device) -> tuple[int, int]:
-    """Load a matching checkpoint; returns its epoch and step (0, 0 if there is none)."""
-    saved = load_checkpoint(Path(checkpoint), device) if checkpoint is not None else None
+            generator: torch.Generator, device: torch.device
+            ) -> tuple[int, int, tuple[float, float]]:
+    """Load a matching checkpoint; returns its epoch, step and best (valid error, test error
+    then) so far (0, 0, (inf, nan) if there is none)."""
+    saved = _checkpoint.load(store, identity, device)
     if saved is None:
-        return 0, 0
-    if saved["identity"] != identity:
-        raise ValueError(f"checkpoint {checkpoint} was written for another configuration")
+        return 0, 0, (math.inf, math.nan)
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     schedule.load_state_dict(saved["schedule"])
     torch.set_rng_state(saved["rng"].cpu())
     generator.set_state(saved["generator"].cpu())
-    return int(saved["epoch"]), int(saved.get("step", 0))
+    best = saved.get("best", [math.inf, math.nan])
+    return int(saved["epoch"]), int(saved.get("step", 0)), (float(best[0]), float(best[1]))

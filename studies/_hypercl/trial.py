@@ -12,7 +12,7 @@ import optuna
 from hnet_core.data import MNIST_FILES, resolve_all
 from hnet_core.models import HyperMLPConfig, TargetNetConfig
 from hnet_core.train import INFERRING, ContinualTrainConfig, train_continual
-from studies import Direction, StudyConfig, StudySpec
+from studies import Direction, StudyConfig, StudySpec, trial_checkpoint
 from studies._hypercl.config import HyperCLConfig, parse_sizes, target_size
 from studies._hypercl.replay import replay_config
 from studies._hypercl.tasks import digit_groups, load_tasks, trial_cell
@@ -108,7 +108,8 @@ def trial_and_data_configs(config: HyperCLConfig, params: dict, seed: int) -> tu
 
 def run_trial(config: HyperCLConfig, params: dict, seed: int) -> Iterator[dict]:
     target, hnet, train = trial_configs(config, params, seed)
-    for metrics in train_continual(target, hnet, train, load_tasks(config)):
+    for metrics in train_continual(target, hnet, train, load_tasks(config),
+                                   checkpoint=trial_checkpoint()):
         # beta_output applies to the hypernetwork only: fine-tuning and EWC report none.
         beta = ({"beta_output": train.beta_output}
                 if train.method in ("hnet", *INFERRING) else {})

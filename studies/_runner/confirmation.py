@@ -23,6 +23,7 @@ import optuna
 
 from hnet_core.data import DatasetError
 from studies._runner import checks, journal, ray_backend
+from studies._runner.checkpoints import checkpoints_of
 from studies._runner.config import ConfigError
 from studies._runner.contract import check_study
 from studies._runner.driver import study_identity
@@ -316,6 +317,7 @@ def plan_confirmation(args: argparse.Namespace) -> Confirmation:
     if address:
         ray_backend.check_reachable(address)
     plan = Plan(spec, source, config, args.preset, tuple(objectives), "random", "none", name,
-                results_dir, storage_url, address, jobs)
+                results_dir, storage_url, address, jobs,
+                checkpoints_of(args, results_dir, name))
     return Confirmation(plan, search_name, seeds, ref.label if ref else None,
                         configurations, tuple(notes))

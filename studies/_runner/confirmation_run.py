@@ -35,7 +35,6 @@ from studies._runner.driver import (
     Driver,
     RunSettings,
     TrialFailed,
-    queue_again,
     study_identity,
 )
 from studies._runner.results import SCHEMA_KEY, SCHEMA_VERSION, STUDY_KEY, trial_record
@@ -54,12 +53,8 @@ class ConfirmDriver(Driver):
             raise TrialFailed("a confirmation asked for a trial beyond its configurations")
         return super().objective(trial)
 
-    def _finished(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        super()._finished(study, trial)
-        if (trial.state == optuna.trial.TrialState.FAIL and self.stopped_by is None
-                and self.failures <= self.config.max_failures
-                and CONFIGURATION_KEY in trial.system_attrs):
-            queue_again(study, trial)
+    def _retries(self, trial: optuna.trial.FrozenTrial) -> bool:
+        return CONFIGURATION_KEY in trial.system_attrs or super()._retries(trial)
 
 
 def open_confirmation(storage: optuna.storages.BaseStorage, c: Confirmation) -> optuna.Study:

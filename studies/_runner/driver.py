@@ -17,6 +17,7 @@ import math
 import signal
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -29,6 +30,7 @@ import optuna
 import ray
 
 from studies._runner import ray_backend
+from studies._runner.checkpoints import NOTE_KEY, CheckpointDir
 from studies._runner.progress import Progress
 from studies._runner.results import RECORD_KEY, ResultsWriter
 from studies._runner.spec import RUNNER_FIELDS, StudyConfig, StudySpec
@@ -53,6 +55,7 @@ class RunSettings:
     objectives: tuple[str, ...]
     results_dir: Path
     jobs: int
+    checkpoints: CheckpointDir | None = None
 
 
 def study_identity(config: StudyConfig, objectives: tuple[str, ...]) -> dict[str, Any]:
@@ -121,6 +124,16 @@ def queue_again(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.WAITING,
                                         params=trial.params, distributions=trial.distributions,
                                         system_attrs=system))
+
+
+def trial_key(trial: optuna.Trial | optuna.trial.FrozenTrial) -> int:
+    """The trial whose checkpoints a trial uses: the one it retries (queued again after an
+    interruption), else its own number."""
+    if isinstance(trial, optuna.trial.FrozenTrial):
+        system = trial.system_attrs
+    else:
+        system = trial.storage.get_trial_system_attrs(trial._trial_id)
+    return int(system.get("failed_trial", trial.number))
 
 
 def trainable_params(record: dict[str, Any]) -> int | None:
@@ -197,10 +210,16 @@ class Driver:
         try:
             params = self.spec.search_space(trial, self.config)
             self.progress.trial_started(trial.number, params)
-            runs = self.workers.submit(self.spec.trial, self.config, params, seeds)
-            # Each seed's placement, and when it started and ended (the driver's clock, so
-            # concurrency can be read off the trials table across nodes).
-            record["tasks"] = {str(seed): {**(run.next() or {}), "started_at": time.time()}
+            stores = self.settings.checkpoints
+            key = trial_key(trial) if stores is not None else None
+            runs = self.workers.submit(self.spec.trial, self.config, params, seeds,
+                                       {seed: stores.seed(cast(int, key), seed) for seed in seeds}
+                                       if stores is not None else None)
+            # Each seed's placement, when it started and ended (the driver's clock, so
+            # concurrency can be read off the trials table across nodes), and the epoch its
+            # checkpoint resumed it after (0: from the start).
+            record["tasks"] = {str(seed): {**(run.next() or {}), "started_at": time.time(),
+                                           "resumed_from": 0}
                                for seed, run in runs.items()}
             self._follow(trial, dict(runs), record)
             return self._objective_values(record)
@@ -209,6 +228,8 @@ class Driver:
         except Exception as err:  # the search space, a task, a metric, a worker: FAIL
             if isinstance(err, ray.exceptions.RayActorError):  # unavailable, died
                 self._await_stop_signal()
+                # a killed worker or a lost node: tried again from its checkpoints
+                record["worker_lost"] = self.stopped_by is None
             record["error"] = self._error_text(err)
             raise TrialFailed(record["error"]) from err
         finally:
@@ -262,6 +283,11 @@ class Driver:
                     record["tasks"][str(seed)]["ended_at"] = time.time()
                     del live[seed]
                     continue
+                if metrics.pop("resumed", False):  # replayed from its checkpoint
+                    record["tasks"][str(seed)]["resumed_from"] = int(metrics["epoch"])
+                if (note := metrics.pop(NOTE_KEY, None)) is not None:
+                    record["tasks"][str(seed)][NOTE_KEY] = note
+                    print(f"trial {trial.number}, seed {seed}: {note}", file=sys.stderr)
                 record["epochs"].append({"seed": seed, **metrics})
                 finals[str(seed)] = metrics
             if not live:
@@ -292,11 +318,22 @@ class Driver:
         self.stopped_by = signum
         self.workers.close()
 
+    def _retries(self, trial: optuna.trial.FrozenTrial) -> bool:
+        """Whether a trial that failed (not by a stop) is queued again, within the failure
+        budget: one whose worker or node died, to go on from its checkpoints."""
+        return bool(trial.system_attrs.get(RECORD_KEY, {}).get("worker_lost", False))
+
     def _finished(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         self.results.add(trial)
         self._track_best(trial)
-        if self.stopped_by is not None:
-            if trial.state == optuna.trial.TrialState.FAIL:
+        failed = trial.state == optuna.trial.TrialState.FAIL
+        stopped = self.stopped_by is not None
+        again = (failed and not stopped and self._retries(trial)
+                 and self.failures + 1 <= self.config.max_failures)
+        if self.settings.checkpoints is not None and not (failed and (stopped or again)):
+            self.settings.checkpoints.remove_trial(trial_key(trial))  # ended: not resumed
+        if stopped:
+            if failed:
                 queue_again(study, trial)  # interrupted: not a failure, and not shown as one
                 with self._lock:
                     self.queued_again += 1
@@ -305,11 +342,13 @@ class Driver:
             study.stop()
             return
         self.progress.trial_finished(trial, self.best)
-        if trial.state == optuna.trial.TrialState.FAIL:
+        if failed:
             with self._lock:
                 self.failures += 1
                 if self.failures > self.config.max_failures:
                     study.stop()
+            if again:
+                queue_again(study, trial)
 
     def _track_best(self, trial: optuna.trial.FrozenTrial) -> None:
         """The best trial so far (single objective), without asking the storage."""
@@ -326,12 +365,15 @@ class Driver:
         return len(self.study.get_trials(deepcopy=False, states=DONE))
 
     def _grid_points_left(self) -> int | None:
-        """Grid points no trial has taken yet (None unless the sampler is a grid)."""
+        """Trials a grid has left to run (None unless the sampler is a grid): the points no
+        trial has taken yet, and the trials queued again (WAITING), each on its point."""
         if not isinstance(self.study.sampler, optuna.samplers.GridSampler):
             return None
-        taken = {t.system_attrs.get("grid_id") for t in self.study.get_trials(deepcopy=False)}
+        trials = self.study.get_trials(deepcopy=False)
+        taken = {t.system_attrs.get("grid_id") for t in trials}
+        waiting = sum(t.state == optuna.trial.TrialState.WAITING for t in trials)
         # make_sampler gives a grid sampler only to a study with a grid
-        return cast(int, self.spec.grid_size(self.config)) - len(taken - {None})
+        return cast(int, self.spec.grid_size(self.config)) - len(taken - {None}) + waiting
 
     def run(self) -> int:
         """Optimize until ``n_trials`` trials are done or, with a grid, every point has run

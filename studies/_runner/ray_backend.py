@@ -24,6 +24,8 @@ from typing import Any, cast
 
 import ray
 
+from studies._runner import checkpoints
+from studies._runner.checkpoints import TrialCheckpoint
 from studies._runner.config import ConfigError
 from studies._runner.machine import cpu_model
 from studies._runner.spec import TrialFunction
@@ -177,17 +179,19 @@ class SeedWorker:
         self._last_ended = -1  # runs come in the order of their ids (one caller at a time)
 
     def run(self, run_id: int, trial_fn: TrialFunction, config: Any, params: dict, seed: int,
-            threads: int) -> Iterator[dict]:
+            threads: int, checkpoint: TrialCheckpoint | None = None) -> Iterator[dict]:
         try:
             if run_id in self._stopped:  # stopped before it started
                 return
             _limit_threads(threads)
             yield {"node_id": ray.get_runtime_context().get_node_id(),
                    "device": self._device, "cpu_model": self._cpu_model, "threads": threads}
-            for metrics in trial_fn(config, params, seed):
-                if run_id in self._stopped:
-                    return
-                yield metrics
+            with checkpoints.active(checkpoint):
+                for metrics in checkpoints.seed_epochs(trial_fn, config, params, seed,
+                                                       checkpoint):
+                    if run_id in self._stopped:
+                        return
+                    yield metrics
         finally:
             self._stopped.discard(run_id)
             self._last_ended = run_id
@@ -299,13 +303,17 @@ class SeedWorkers:
             return taken
 
     def submit(self, trial_fn: TrialFunction, config: Any, params: dict,
-               seeds: list[int]) -> dict[int, SeedRun]:
-        """Start a trial's seeds on idle workers (see the class docstring)."""
+               seeds: list[int], checkpoints: dict[int, TrialCheckpoint] | None = None
+               ) -> dict[int, SeedRun]:
+        """Start a trial's seeds on idle workers (see the class docstring), each with its
+        checkpoint where given."""
         workers = self._take(min(len(seeds), self.per_trial))
         runs = {}
         for index, seed in enumerate(seeds):
             worker, run_id = workers[index % len(workers)], next(self._runs)
-            stream = worker.run.remote(run_id, trial_fn, config, params, seed, self.threads)
+            checkpoint = (checkpoints or {}).get(seed)
+            stream = worker.run.remote(run_id, trial_fn, config, params, seed, self.threads,
+                                       checkpoint)
             runs[seed] = SeedRun(worker, run_id, stream)
         return runs
 

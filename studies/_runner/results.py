@@ -107,7 +107,7 @@ def trial_rows(study_name: str, trial: optuna.trial.FrozenTrial, objectives: lis
         task = record.get("tasks", {}).get(str(seed), {})
         row = dict(base, seed=seed, trainable_params=final.get("params"),
                    device=task.get("device"), cpu_model=task.get("cpu_model"),
-                   node_id=task.get("node_id"),
+                   node_id=task.get("node_id"), resumed_from=task.get("resumed_from"),
                    started_at=_when(task.get("started_at")), ended_at=_when(task.get("ended_at")))
         row.update({f"final_{k}": v for k, v in final.items() if k not in ("epoch", "params")})
         rows.append(row)

@@ -21,6 +21,7 @@ import optuna
 
 from hnet_core.data import DatasetError
 from studies._runner import checks, ray_backend
+from studies._runner.checkpoints import CheckpointDir, checkpoints_of
 from studies._runner.config import ConfigError, apply_overrides
 from studies._runner.contract import check_study
 from studies._runner.driver import Driver, RunSettings, continues, start_run, study_identity
@@ -212,6 +213,7 @@ class Plan:
     storage_url: str
     address: str | None
     jobs: int | None
+    checkpoints: CheckpointDir | None = None
 
 
 def plan(args: argparse.Namespace) -> Plan:
@@ -241,11 +243,12 @@ def plan(args: argparse.Namespace) -> Plan:
     except DatasetError as err:
         raise ConfigError(str(err)) from None
     check_storage_reachable(storage_url)
+    study_name = args.study_name or f"{spec.name}-{args.preset}"
+    folder = checkpoints_of(args, results_dir, study_name)
     if address:
         ray_backend.check_reachable(address)
-    return Plan(spec, source, config, args.preset, objectives, sampler, pruner,
-                args.study_name or f"{spec.name}-{args.preset}", results_dir, storage_url,
-                address, jobs)
+    return Plan(spec, source, config, args.preset, objectives, sampler, pruner, study_name,
+                results_dir, storage_url, address, jobs, folder)
 
 
 def study_info(p: Plan, target: int) -> dict:
@@ -305,7 +308,7 @@ def run_plan(p: Plan, args: argparse.Namespace, hooks: RunHooks) -> int:
             target = min(target, cast(int, p.spec.grid_size(p.config)))
         results = ResultsWriter(study, list(p.objectives), p.results_dir / p.study_name,
                                 study_info(p, target))
-        settings = RunSettings(p.study_name, p.objectives, results.folder, jobs)
+        settings = RunSettings(p.study_name, p.objectives, results.folder, jobs, p.checkpoints)
         done_before = len(study.get_trials(deepcopy=False, states=(
             optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
         if stale:

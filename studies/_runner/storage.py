@@ -88,13 +88,24 @@ def hide_password(url: str) -> str:
         return _USER_INFO.sub(r"\1***@", url)
 
 
+def _make_folder(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a parent that is a file, no permission, a read-only disk
+        raise ConfigError(f"cannot create {what} folder {folder}: {err.strerror or err}"
+                          ) from None
+
+
 def check_storage_reachable(url: str) -> None:
-    """Connect once to a database server (not SQLite) and hang up: a one-line ConfigError when
-    it cannot be reached. Writes nothing."""
-    if journal.journal_path(url) is not None:
+    """Connect once to a database server and hang up, or create the folder of a journal or
+    SQLite file: a one-line ConfigError when it cannot be reached. Writes no study."""
+    path = journal.journal_path(url)
+    if path is not None:
+        _make_folder(Path(path).parent, "the journal's")
         return
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        _make_folder(Path(cast(str, parsed.database)).parent, "the SQLite database's")
         return
     try:
         engine = sqlalchemy.create_engine(url)
@@ -119,12 +130,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     engine_kwargs = {}
     if parsed.get_backend_name() == "sqlite":
         # check_storage_url refused an in-memory SQLite (no database)
-        folder = Path(cast(str, parsed.database)).parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:  # a parent that is a file, no permission, a read-only disk
-            raise ConfigError(f"cannot create the SQLite database's folder {folder}: "
-                              f"{err.strerror or err}") from None
+        _make_folder(Path(cast(str, parsed.database)).parent, "the SQLite database's")
         engine_kwargs = {"connect_args": {"timeout": 60}}
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5

@@ -46,8 +46,8 @@ def test_resume_continues_where_the_checkpoint_stopped(small_corpus, tmp_path):
     assert path.is_file() and len(first) == 1
     rest = list(train_char_lm(MODEL, TRAIN, small_corpus, checkpoint=path))
     assert [m["epoch"] for m in rest] == [2, 3]
-    for key in ("train_bpc", "valid_bpc", "test_bpc"):
-        assert rest[-1][key] == pytest.approx(straight[-1][key], rel=1e-5)
+    for key in ("train_bpc", "valid_bpc", "test_bpc"):   # bit for bit, same thread count
+        assert [m[key] for m in first + rest] == [m[key] for m in straight]
     other = CharLMTrainConfig(**{**TRAIN.__dict__, "lr": 1e-2})
     with pytest.raises(ValueError, match="another configuration"):
         next(train_char_lm(MODEL, other, small_corpus, checkpoint=path))
