@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from studies._runner.config import ConfigError
+from studies._runner.paths import check_folder_writable
 from studies._runner.spec import TrialFunction
 
 _MAGIC = b"HNETCKP1"
@@ -198,17 +199,21 @@ class CheckpointDir:
             fs.delete_dir(path)
 
     def check_writable(self) -> None:
-        """ConfigError (one line) unless a file can be written and removed under the base."""
-        probe = f"{self.base}/.write-probe-{uuid.uuid4().hex[:8]}"
+        """ConfigError (one line) unless a file can be written and removed under the base;
+        a local folder is left as it was."""
         try:
-            fs, path = _filesystem(probe)
+            if "://" not in self.base:
+                check_folder_writable(Path(self.base))
+                return
+            fs, path = _filesystem(f"{self.base}/.write-probe-{uuid.uuid4().hex[:8]}")
             fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
             with fs.open_output_stream(path) as stream:
                 stream.write(b"probe")
             fs.delete_file(path)
         except (OSError, ValueError) as err:  # pyarrow's IO errors, and ArrowInvalid URIs
-            raise ConfigError(f"checkpoint folder {self.base} is not writable: "
-                              f"{str(err).splitlines()[0]}") from None
+            message = getattr(err, "strerror", None) or str(err).splitlines()[0]
+            raise ConfigError(f"checkpoint folder {self.base} is not writable: {message}"
+                              ) from None
 
 
 #: The key of the first epoch's metrics that carries a note on a refused checkpoint (the

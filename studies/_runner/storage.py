@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from studies._runner import journal
 from studies._runner.config import ConfigError
+from studies._runner.paths import check_folder_writable
 
 if TYPE_CHECKING:
     from optuna.storages._heartbeat import BaseHeartbeat
@@ -88,24 +89,30 @@ def hide_password(url: str) -> str:
         return _USER_INFO.sub(r"\1***@", url)
 
 
-def _make_folder(folder: Path, what: str) -> None:
+def _make_folder(folder: Path, what: str, keep: bool = True) -> None:
+    """Create ``folder`` (or, ``keep`` False, only check that it can be written); a one-line
+    ConfigError when it cannot."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if keep:
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            check_folder_writable(folder)
     except OSError as err:  # a parent that is a file, no permission, a read-only disk
         raise ConfigError(f"cannot create {what} folder {folder}: {err.strerror or err}"
                           ) from None
 
 
 def check_storage_reachable(url: str) -> None:
-    """Connect once to a database server and hang up, or create the folder of a journal or
-    SQLite file: a one-line ConfigError when it cannot be reached. Writes no study."""
+    """Connect once to a database server and hang up, or check that the folder of a journal or
+    SQLite file can be written: a one-line ConfigError when it cannot. Writes nothing."""
     path = journal.journal_path(url)
     if path is not None:
-        _make_folder(Path(path).parent, "the journal's")
+        _make_folder(Path(path).parent, "the journal's", keep=False)
         return
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        _make_folder(Path(cast(str, parsed.database)).parent, "the SQLite database's")
+        _make_folder(Path(cast(str, parsed.database)).parent, "the SQLite database's",
+                     keep=False)
         return
     try:
         engine = sqlalchemy.create_engine(url)

@@ -8,12 +8,15 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from studies._runner.checkpoints import TrialCheckpoint
+from tests.studies.conftest import REPO
 
 #: A SplitMNIST trial of three tasks, long enough a task to stop it between two.
 TRIAL = ["hypercl_splitmnist", "--preset", "smoke", "--sampler", "grid", "--pruner", "none",
@@ -149,3 +152,69 @@ def test_a_path_that_cannot_be_written_is_one_line_before_ray_starts(runner, fla
     assert done.returncode == 2 and done.stderr.startswith(f"error: {says}"), done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert time.monotonic() - began < 20   # no Ray started
+
+
+def _start_node(ray_bin: str, env: dict, sid_file, *args: str) -> int:
+    """``ray start --block`` in a session of its own; returns the session id."""
+    subprocess.Popen(["setsid", "bash", "-c", 'echo $$ > "$0"; exec "$@" >/dev/null 2>&1',
+                      str(sid_file), ray_bin, "start", "--block", "--disable-usage-stats",
+                      "--node-ip-address", "127.0.0.1", *args], env=env)
+    deadline = time.monotonic() + 30
+    while not (sid_file.exists() and sid_file.read_text().strip()):
+        assert time.monotonic() < deadline, f"ray start {args} did not start"
+        time.sleep(0.1)
+    return int(sid_file.read_text())
+
+
+def _nodes(ray_bin: str, env: dict, address: str) -> int:
+    """The cluster's active nodes, as ``ray status`` lists them."""
+    done = subprocess.run([ray_bin, "status", "--address", address], env=env,
+                          capture_output=True, text=True, timeout=60)
+    active = done.stdout.partition("Active:")[2].partition("Pending:")[0]
+    return sum(line.strip().startswith("1 node_") for line in active.splitlines())
+
+
+def _wait_nodes(ray_bin: str, env: dict, address: str, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while _nodes(ray_bin, env, address) != count:
+        assert time.monotonic() < deadline, f"the cluster did not reach {count} nodes"
+        time.sleep(1)
+
+
+@pytest.mark.needs_data
+def test_a_lost_node_s_trial_resumes_on_another_node_from_its_checkpoint(runner, data_dir,
+                                                                         tmp_path):
+    """A loopback cluster of a head (1 CPU) and a node declaring the one GPU the trial asks
+    for: that node is stopped mid-trial, another joins, and the trial resumes there from the
+    checkpoint its first attempt left (the folder every node reaches). Until Ray notices the
+    lost node, an attempt may be placed on it and fail too: the budget allows for that."""
+    ray_bin = str(Path(sys.executable).parent / "ray")
+    env = dict(runner.env, RAY_AUTH_MODE="token")
+    subprocess.run([ray_bin, "get-auth-token", "--generate"], env=env, capture_output=True,
+                   timeout=60)
+    port = "46391"
+    address = f"127.0.0.1:{port}"
+    sessions = [_start_node(ray_bin, env, tmp_path / "head.sid", "--head", "--port", port,
+                            "--num-cpus", "1", "--include-dashboard", "false")]
+    try:
+        _wait_nodes(ray_bin, env, address, 1)
+        gpu = ("--address", address, "--num-cpus", "1", "--num-gpus", "1")
+        sessions.append(_start_node(ray_bin, env, tmp_path / "node1.sid", *gpu))
+        _wait_nodes(ray_bin, env, address, 2)
+        command = runner.command(*_args(data_dir, "lost", "--ray-address", address,
+                                        "--gpus-per-trial", "1", "--max-failures", "3",
+                                        "--checkpoint-dir", str(tmp_path / "shared")))
+        driver = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        _wait_for(tmp_path / "shared" / "lost" / "trial-0" / "seed-0.ckpt", driver)
+        subprocess.run(["pkill", "-KILL", "-s", str(sessions[1])], check=False)
+        sessions.append(_start_node(ray_bin, env, tmp_path / "node2.sid", *gpu))
+        output = driver.communicate(timeout=300)[0]
+        assert driver.returncode == 0, output
+    finally:
+        for sid in sessions:
+            subprocess.run(["pkill", "-KILL", "-s", str(sid)], check=False)
+    trials = runner.trials("lost")
+    assert list(trials.state)[-1] == "COMPLETE" and set(trials.state[:-1]) == {"FAIL"}
+    assert trials.node_id.iloc[0] != trials.node_id.iloc[-1]
+    assert int(trials.resumed_from.iloc[-1]) >= 1
