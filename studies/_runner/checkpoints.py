@@ -155,16 +155,23 @@ class TrialCheckpoint:
 
 
 def add_checkpoint_flags(parser: Any) -> None:
-    """``--checkpoint-dir`` and ``--keep-checkpoints`` (studies.run, studies.confirm)."""
+    """``--checkpoint-dir``, ``--keep-checkpoints`` and ``--trial-retries`` (studies.run,
+    studies.confirm)."""
     parser.add_argument("--checkpoint-dir", help="where trials keep their checkpoints: a "
                         "path or a pyarrow.fs URI (s3://...) every node reaches (default: "
                         "<results-dir>/<study>/checkpoints)")
     parser.add_argument("--keep-checkpoints", action="store_true",
                         help="keep a trial's checkpoints once it has ended")
+    parser.add_argument("--trial-retries", type=int, default=2,
+                        help="times a trial whose worker or node died is queued again, to go "
+                        "on from its checkpoints (default 2; each attempt counts against "
+                        "--max-failures)")
 
 
 def checkpoints_of(args: Any, results_dir: Path, study_name: str) -> CheckpointDir:
     """The study's checkpoint folder from the flags, checked writable (ConfigError)."""
+    if args.trial_retries < 0:
+        raise ConfigError(f"--trial-retries must be >= 0, got {args.trial_retries}")
     folder = CheckpointDir.of(args.checkpoint_dir, str(results_dir), study_name,
                               args.keep_checkpoints)
     folder.check_writable()

@@ -318,6 +318,6 @@ def plan_confirmation(args: argparse.Namespace) -> Confirmation:
         ray_backend.check_reachable(address)
     plan = Plan(spec, source, config, args.preset, tuple(objectives), "random", "none", name,
                 results_dir, storage_url, address, jobs,
-                checkpoints_of(args, results_dir, name))
+                checkpoints_of(args, results_dir, name), args.trial_retries)
     return Confirmation(plan, search_name, seeds, ref.label if ref else None,
                         configurations, tuple(notes))

@@ -36,6 +36,8 @@ from studies._runner.results import RECORD_KEY, ResultsWriter
 from studies._runner.spec import RUNNER_FIELDS, StudyConfig, StudySpec
 
 DONE = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+#: System attribute: how many times a trial was queued again because its worker died.
+WORKER_RETRIES_KEY = "hnet_studies:worker_retries"
 PREFETCH = 1  # trials asked and sampled beyond the running slots, waiting for a worker
 #: How long a trial whose worker died waits for a stop signal to reach the driver before it is
 #: failed: a scheduler (SLURM's requeue or preemption, ``docker stop``) signals every process of
@@ -56,6 +58,7 @@ class RunSettings:
     results_dir: Path
     jobs: int
     checkpoints: CheckpointDir | None = None
+    trial_retries: int = 2
 
 
 def study_identity(config: StudyConfig, objectives: tuple[str, ...]) -> dict[str, Any]:
@@ -114,11 +117,15 @@ def start_run(study: optuna.Study) -> str:
     return run_id
 
 
-def queue_again(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+def queue_again(study: optuna.Study, trial: optuna.trial.FrozenTrial,
+                worker_lost: bool = False) -> None:
     """Queue a new WAITING trial with ``trial``'s parameters, which the next ``ask`` takes
     first. Like Optuna's retry of a stale trial, it notes which trial it retries; unlike it,
-    the failed attempt's record, result and error stay with that attempt."""
+    the failed attempt's record, result and error stay with that attempt. ``worker_lost``:
+    counted among the trial's retries after a dead worker."""
     system = {k: v for k, v in trial.system_attrs.items() if k != RECORD_KEY}
+    if worker_lost:
+        system[WORKER_RETRIES_KEY] = system.get(WORKER_RETRIES_KEY, 0) + 1
     system["failed_trial"] = system.get("failed_trial", trial.number)
     system["retry_history"] = [*system.get("retry_history", []), trial.number]
     study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.WAITING,
@@ -320,7 +327,14 @@ class Driver:
 
     def _retries(self, trial: optuna.trial.FrozenTrial) -> bool:
         """Whether a trial that failed (not by a stop) is queued again, within the failure
-        budget: one whose worker or node died, to go on from its checkpoints."""
+        budget: one whose worker or node died, to go on from its checkpoints, at most
+        ``--trial-retries`` times (a trial that kills its worker every time, e.g. out of
+        memory, ends as FAIL)."""
+        return (self._worker_lost(trial) and trial.system_attrs.get(WORKER_RETRIES_KEY, 0)
+                < self.settings.trial_retries)
+
+    @staticmethod
+    def _worker_lost(trial: optuna.trial.FrozenTrial) -> bool:
         return bool(trial.system_attrs.get(RECORD_KEY, {}).get("worker_lost", False))
 
     def _finished(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -348,7 +362,7 @@ class Driver:
                 if self.failures > self.config.max_failures:
                     study.stop()
             if again:
-                queue_again(study, trial)
+                queue_again(study, trial, worker_lost=self._worker_lost(trial))
 
     def _track_best(self, trial: optuna.trial.FrozenTrial) -> None:
         """The best trial so far (single objective), without asking the storage."""

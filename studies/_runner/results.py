@@ -7,7 +7,8 @@ Under ``<results>/<study name>/``:
   seed's last-epoch metrics; a metric whose value is a string describes the run, e.g.
   ``final_rnn_impl``, the recurrent path that ran, and is kept out of the epochs table), error,
   wall time, device, CPU model (``cpu_model``: ``AMD EPYC,
-  2 cores``) and Ray node of the seed's task, when it started and ended (``started_at``,
+  2 cores``) and Ray node of the seed's task, the epoch its checkpoint resumed it after
+  (``resumed_from``: 0 for a fresh start), when it started and ended (``started_at``,
   ``ended_at``: the driver's clock, UTC), git commit (and ``git_dirty``: tracked files differed
   from it) and package versions.
 - ``epochs.parquet``: long format, one row per (trial, seed, epoch, metric): study, trial, seed,

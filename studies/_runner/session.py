@@ -214,6 +214,7 @@ class Plan:
     address: str | None
     jobs: int | None
     checkpoints: CheckpointDir | None = None
+    trial_retries: int = 2
 
 
 def plan(args: argparse.Namespace) -> Plan:
@@ -248,7 +249,7 @@ def plan(args: argparse.Namespace) -> Plan:
     if address:
         ray_backend.check_reachable(address)
     return Plan(spec, source, config, args.preset, objectives, sampler, pruner, study_name,
-                results_dir, storage_url, address, jobs, folder)
+                results_dir, storage_url, address, jobs, folder, args.trial_retries)
 
 
 def study_info(p: Plan, target: int) -> dict:
@@ -308,7 +309,8 @@ def run_plan(p: Plan, args: argparse.Namespace, hooks: RunHooks) -> int:
             target = min(target, cast(int, p.spec.grid_size(p.config)))
         results = ResultsWriter(study, list(p.objectives), p.results_dir / p.study_name,
                                 study_info(p, target))
-        settings = RunSettings(p.study_name, p.objectives, results.folder, jobs, p.checkpoints)
+        settings = RunSettings(p.study_name, p.objectives, results.folder, jobs, p.checkpoints,
+                               p.trial_retries)
         done_before = len(study.get_trials(deepcopy=False, states=(
             optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
         if stale:
