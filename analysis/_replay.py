@@ -113,6 +113,7 @@ def final_figure(table: pd.DataFrame, title: str) -> Figure | None:
             known = values.notna()
             ax.plot([int(c.split()[1]) for c in values.index[known]], values[known],
                     marker="o", label=f"CL{row.scenario} {row.method}")
+        ax.set_xticks(range(len(tasks)))
         ax.set_xlabel("task")
         ax.set_ylabel(DIAGNOSTICS[diagnostic])
         ax.set_ylim(0, 101)
