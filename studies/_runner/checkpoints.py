@@ -35,6 +35,8 @@ from studies._runner.config import ConfigError
 from studies._runner.paths import check_folder_writable
 from studies._runner.spec import TrialFunction
 
+#: Times a trial whose worker or node died is queued again (``--trial-retries``).
+TRIAL_RETRIES = 2
 _MAGIC = b"HNETCKP1"
 _NOT_FOUND, _DIRECTORY = 0, 3  # pyarrow.fs.FileType values
 _ACTIVE: contextvars.ContextVar[TrialCheckpoint | None] = contextvars.ContextVar(
@@ -162,10 +164,10 @@ def add_checkpoint_flags(parser: Any) -> None:
                         "<results-dir>/<study>/checkpoints)")
     parser.add_argument("--keep-checkpoints", action="store_true",
                         help="keep a trial's checkpoints once it has ended")
-    parser.add_argument("--trial-retries", type=int, default=2,
+    parser.add_argument("--trial-retries", type=int, default=TRIAL_RETRIES,
                         help="times a trial whose worker or node died is queued again, to go "
-                        "on from its checkpoints (default 2; each attempt counts against "
-                        "--max-failures)")
+                        f"on from its checkpoints (default {TRIAL_RETRIES}; each attempt "
+                        "counts against --max-failures)")
 
 
 def checkpoints_of(args: Any, results_dir: Path, study_name: str) -> CheckpointDir:

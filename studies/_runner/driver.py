@@ -30,7 +30,7 @@ import optuna
 import ray
 
 from studies._runner import ray_backend
-from studies._runner.checkpoints import NOTE_KEY, CheckpointDir
+from studies._runner.checkpoints import NOTE_KEY, TRIAL_RETRIES, CheckpointDir
 from studies._runner.progress import Progress
 from studies._runner.results import RECORD_KEY, ResultsWriter
 from studies._runner.spec import RUNNER_FIELDS, StudyConfig, StudySpec
@@ -58,7 +58,7 @@ class RunSettings:
     results_dir: Path
     jobs: int
     checkpoints: CheckpointDir | None = None
-    trial_retries: int = 2
+    trial_retries: int = TRIAL_RETRIES
 
 
 def study_identity(config: StudyConfig, objectives: tuple[str, ...]) -> dict[str, Any]:
@@ -217,11 +217,11 @@ class Driver:
         try:
             params = self.spec.search_space(trial, self.config)
             self.progress.trial_started(trial.number, params)
-            stores = self.settings.checkpoints
-            key = trial_key(trial) if stores is not None else None
-            runs = self.workers.submit(self.spec.trial, self.config, params, seeds,
-                                       {seed: stores.seed(cast(int, key), seed) for seed in seeds}
-                                       if stores is not None else None)
+            checkpoints = None
+            if (stores := self.settings.checkpoints) is not None:
+                key = trial_key(trial)
+                checkpoints = {seed: stores.seed(key, seed) for seed in seeds}
+            runs = self.workers.submit(self.spec.trial, self.config, params, seeds, checkpoints)
             # Each seed's placement, when it started and ended (the driver's clock, so
             # concurrency can be read off the trials table across nodes), and the epoch its
             # checkpoint resumed it after (0: from the start).

@@ -21,7 +21,7 @@ import optuna
 
 from hnet_core.data import DatasetError
 from studies._runner import checks, ray_backend
-from studies._runner.checkpoints import CheckpointDir, checkpoints_of
+from studies._runner.checkpoints import TRIAL_RETRIES, CheckpointDir, checkpoints_of
 from studies._runner.config import ConfigError, apply_overrides
 from studies._runner.contract import check_study
 from studies._runner.driver import Driver, RunSettings, continues, start_run, study_identity
@@ -214,7 +214,7 @@ class Plan:
     address: str | None
     jobs: int | None
     checkpoints: CheckpointDir | None = None
-    trial_retries: int = 2
+    trial_retries: int = TRIAL_RETRIES
 
 
 def plan(args: argparse.Namespace) -> Plan:
