@@ -361,8 +361,8 @@ class Driver:
                 self.failures += 1
                 if self.failures > self.config.max_failures:
                     study.stop()
-            if again:
-                queue_again(study, trial, worker_lost=self._worker_lost(trial))
+            if again:  # only a trial whose worker died is queued again (_retries)
+                queue_again(study, trial, worker_lost=True)
 
     def _track_best(self, trial: optuna.trial.FrozenTrial) -> None:
         """The best trial so far (single objective), without asking the storage."""

@@ -4,7 +4,9 @@ SIGINT (Ctrl-C): both end the run the same way.
 The first signal ends the running trials now: their workers are ended, each interrupted trial
 is failed and queued again with its parameters (the next run takes it first), no new trial
 starts, the result tables are written, and the runner prints one line and exits with 128 +
-the signal's number (143, 130). A second signal stops the driver at once, as Ctrl-C used to.
+the signal's number (143, 130). A second signal stops the driver at once, as Ctrl-C used to,
+unless it comes within :data:`REPEAT_WINDOW_S` of the first: that is the same stop delivered
+twice (SLURM signals every process of a job, and the job's script forwards the signal too).
 Ray's driver installs a handler of its own for SIGTERM that prints a stack dump; the handlers
 here are installed again once Ray has started, so they are the ones that run.
 """
@@ -13,13 +15,17 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any, Protocol
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+REPEAT_WINDOW_S = 2.0  # a signal this soon after the first is the same stop, delivered twice
 
 
 class Interruptible(Protocol):
+    stopped_by: int | None
+
     def interrupt(self, signum: int) -> None: ...
 
 
@@ -31,6 +37,7 @@ class StopSignals:
     def __init__(self) -> None:
         self.driver: Interruptible | None = None
         self.received: int | None = None
+        self._received_at = 0.0
         self._previous: dict[int, Any] = {}
 
     def install(self) -> None:
@@ -39,12 +46,17 @@ class StopSignals:
             self._previous.setdefault(signum, previous)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        now = time.monotonic()
+        if self.received is not None and now - self._received_at < REPEAT_WINDOW_S:
+            return  # the first one's stop is under way
         if self.received is not None or self.driver is None:
             self.received = self.received or signum
             raise KeyboardInterrupt
-        self.received = signum
-        # The handler runs on the main thread between two bytecodes, maybe inside a lock the
-        # driver takes: the driver is told from a thread of its own.
+        self.received, self._received_at = signum, now
+        # Marked here, before anything else can run (a trial whose worker died of the same
+        # signal reads it); the handler runs on the main thread between two bytecodes, maybe
+        # inside a lock the driver takes, so the driver stops its workers in a thread of its own.
+        self.driver.stopped_by = signum
         threading.Thread(target=self.driver.interrupt, args=(signum,), daemon=True,
                          name="stop-signal").start()
 

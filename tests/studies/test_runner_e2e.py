@@ -119,16 +119,20 @@ def _wait_for_complete_trials(runner, name: str, count: int) -> None:
     raise AssertionError(f"fewer than {count} trials of {name} completed within 120 s")
 
 
-@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_sigterm_stops_running_trials_and_the_next_run_takes_them(runner, signum, code):
+@pytest.mark.parametrize("signum,code,sends", [(signal.SIGTERM, 143, 1), (signal.SIGINT, 130, 1),
+                                               (signal.SIGTERM, 143, 2)])
+def test_sigterm_stops_running_trials_and_the_next_run_takes_them(runner, signum, code, sends):
     """What a cluster scheduler sends before it preempts (SIGTERM), or Ctrl-C: one line, exit
-    128 + signal, the running trials queued again; the next run loses and repeats nothing."""
+    128 + signal, the running trials queued again; the next run loses and repeats nothing. The
+    same signal twice at once (SLURM signals the driver and the job script forwards it) is one
+    stop."""
     args = (*SMOKE, "--n-trials", "8", "--set", "epochs=20", "--set", "sleep_s=0.2")
     driver = runner.start(*args)
     _wait_for_complete_trials(runner, "synthetic-smoke", 2)
     time.sleep(1.0)  # the next trials are mid-way
     began = time.monotonic()
-    driver.send_signal(signum)
+    for _ in range(sends):
+        driver.send_signal(signum)
     output, _ = driver.communicate(timeout=60)
     assert time.monotonic() - began < 20  # running trials were stopped, not waited for
     assert driver.returncode == code, output

@@ -97,7 +97,8 @@ def test_a_requeued_job_continues_the_study_and_runs_each_trial_once(slurm, tmp_
     assert trials.trial.is_unique and (trials.state == "COMPLETE").sum() == 8, log
     stopped = trials[trials.state == "FAIL"]
     assert len(stopped) >= 1, log  # the trials running when the job was requeued
-    assert (stopped.error == "stopped by SIGTERM; queued again for the next run").all()
+    assert (stopped.error == "stopped by SIGTERM; queued again for the next run").all(), (
+        stopped.error.tolist(), log)
     assert set(stopped.param_x) <= set(trials[trials.state == "COMPLETE"].param_x)
     assert _ray_of_job(job) == []
 
