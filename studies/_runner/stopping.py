@@ -47,12 +47,13 @@ class StopSignals:
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         now = time.monotonic()
-        if self.received is not None and now - self._received_at < REPEAT_WINDOW_S:
-            return  # the first one's stop is under way
-        if self.received is not None or self.driver is None:
-            self.received = self.received or signum
-            raise KeyboardInterrupt
+        if self.received is not None:
+            if now - self._received_at < REPEAT_WINDOW_S:
+                return  # the first one's stop is under way
+            raise KeyboardInterrupt  # a second signal: stop at once
         self.received, self._received_at = signum, now
+        if self.driver is None:
+            raise KeyboardInterrupt
         # Marked here, before anything else can run (a trial whose worker died of the same
         # signal reads it); the handler runs on the main thread between two bytecodes, maybe
         # inside a lock the driver takes, so the driver stops its workers in a thread of its own.

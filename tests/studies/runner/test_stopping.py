@@ -70,3 +70,4 @@ def test_before_there_is_a_driver_a_signal_stops_at_once(signals):
     with pytest.raises(KeyboardInterrupt):
         _send(signal.SIGTERM)
     assert signals.exit_code() == 143
+    _send(signal.SIGTERM)  # the same stop delivered twice: not a second KeyboardInterrupt
