@@ -1,28 +1,31 @@
 """The training step of the replay methods (HNET+R, HNET+TIR) beside the CL1 hypernetwork's
-(HNET), side by side in one run, at the authors' SplitMNIST sizes (von Oswald et al. 2020).
+(HNET), side by side in one run, at the authors' sizes (von Oswald et al. 2020): the paper
+presets of ``hypercl_splitmnist`` (default) or ``hypercl_pmnist`` (``--benchmark pmnist``).
 
     .venv/bin/python benchmarks/replay_step.py --rounds 5
+    .venv/bin/python benchmarks/replay_step.py --benchmark pmnist --rounds 3
     python benchmarks/replay_step.py --device cuda
 
-Each method's real learner (``hnet_core.train.build_learner``) learns the last of five 2-way
-tasks (four earlier ones to regularise and replay) for ``--steps`` steps of batch 128, after
-one warm-up step; a replay method's VAE then learns the fourth task (the last with a decoder:
-three earlier decoders to protect) for as many steps, as each task but the last does after its
-learner. A replay method's step is the sum of the two. Inputs are uniform noise of MNIST's
-shape: the timing does not depend on the pixels. Settings (``chrhenning/hypercl`` at HEAD,
-``mnist/train_args_default.py``, ``_set_default_split``): target 784-400-400; classifier
-hypernetwork 10,10 ReLU, chunks of 42000, embeddings 96, look-ahead on; replay VAE encoder
-400,400, latent 100 with a one-hot task code of 100, its hypernetwork 10,10 ELU, chunks of
-50000, embeddings 96, decoder 250,350 (HNET+R) or 50,150 (HNET+TIR), ``rp_beta`` 0.01. HNET
-runs in scenario 1, the replay methods in scenario 3.
+Each method's real learner (``hnet_core.train.build_learner``), configured by the study's own
+``trial_configs`` from its paper preset, learns the last task (every earlier one to regularise
+and replay) for ``--steps`` steps of the preset's batch, after one warm-up step; a replay
+method's VAE then learns the task before it (the last with a decoder) for as many steps, as
+each task but the last does after its learner. A replay method's step is the sum of the two.
+Inputs are uniform noise of the benchmark's shape: the timing does not depend on the pixels.
+HNET runs in scenario 1, the replay methods in scenario 3 (HNET+TIR inferring the task).
 
-Prints one JSON object: per method the median step time in ms over ``--rounds`` rounds, the
-spread (min and max of the rounds), and its ratio to HNET's step.
+Each method runs twice a round: with Adam's fused kernel (``fused_adam``, the default) and with
+torch's default Adam (a loop of tensor operations per parameter on CPU).
+
+Prints one JSON object: per method the median step time in ms over ``--rounds`` rounds with
+the fused Adam, the spread (min and max of the rounds), its ratio to HNET's step, the same
+with torch's default Adam (``default_adam``) and ``fused_speedup`` (default / fused, medians).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -32,40 +35,44 @@ import time
 import torch
 
 from hnet_core.data.mnist import Task, TaskSplit
-from hnet_core.models import HyperMLPConfig, ReplayVAEConfig, TargetNetConfig
-from hnet_core.train import ContinualTrainConfig, build_learner
+from hnet_core.train import build_learner
+from studies._hypercl.presets import PMNIST_PRESETS, SPLIT_PRESETS
+from studies._hypercl.trial import trial_configs
 
-METHODS = {"hnet": (1, (250, 350), 0.01), "hnet_r": (3, (250, 350), 0.01),
-           "hnet_tir": (3, (50, 150), 0.01)}
-TARGET = TargetNetConfig(hidden=(400, 400))
-HNET = HyperMLPConfig(num_tasks=5, task_embedding_size=96, hidden=(10, 10), chunk_size=42000,
-                      chunk_embedding_size=96, activation="relu")
+METHODS = {"hnet": 1, "hnet_r": 3, "hnet_tir": 3}  # method: scenario
+BENCHMARKS = {"splitmnist": (SPLIT_PRESETS["paper"], 784, 2),  # preset, inputs, classes
+              "pmnist": (PMNIST_PRESETS["paper"], 1024, 10)}
 
 
-def noise_tasks(n: int = 512) -> list[Task]:
+def noise_tasks(benchmark: str, n: int = 512) -> list[Task]:
+    preset, inputs, classes = BENCHMARKS[benchmark]
     g = torch.Generator().manual_seed(0)
-    split = TaskSplit(torch.rand(n, 784, generator=g), torch.randint(0, 2, (n,), generator=g))
-    return [Task(f"noise{t}", split, split, 2) for t in range(5)]
+    split = TaskSplit(torch.rand(n, inputs, generator=g),
+                      torch.randint(0, classes, (n,), generator=g))
+    return [Task(f"noise{t}", split, split, classes) for t in range(preset.num_tasks)]
 
 
-def timed_learn(method: str, steps: int, device: torch.device) -> float:
+def timed_learn(benchmark: str, method: str, fused_adam: bool, steps: int,
+                device: torch.device) -> float:
     """Mean seconds of one step of ``method`` on the last task."""
-    scenario, decoder, beta = METHODS[method]
-    config = ContinualTrainConfig(method=method, scenario=scenario, iterations=steps,
-                                  lookahead=True, device=str(device),
-                                  replay=ReplayVAEConfig(dec_hidden=decoder, beta=beta))
+    preset = dataclasses.replace(BENCHMARKS[benchmark][0], scenario=METHODS[method],
+                                 method=method, task_inference=method == "hnet_tir")
+    target, hnet, config = trial_configs(preset, {}, 0)
+    config = dataclasses.replace(config, iterations=steps, device=str(device),
+                                 fused_adam=fused_adam)
     torch.manual_seed(0)
-    learner = build_learner(TARGET, HNET, config, noise_tasks(), device)
-    x = torch.rand(128, 784, device=device)
-    y = torch.randint(0, 2, (128,), device=device)
-    rng = random.Random(0)
-    learner.learn(4, [(x, y)], rng)  # warm-up
+    tasks = noise_tasks(benchmark)
+    learner = build_learner(target, hnet, config, tasks, device)
+    x, y = tasks[0].train[torch.arange(config.batch_size)]
+    x, y = x.to(device), y.to(device)
+    last, rng = len(tasks) - 1, random.Random(0)
+    learner.learn(last, [(x, y)], rng)  # warm-up
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     sync()
     began = time.perf_counter()
-    learner.learn(4, [(x, y)] * steps, rng)
-    if method != "hnet":  # the VAE learns the fourth task, the last one with a decoder
-        learner.replay.learn(3, TaskSplit(x.cpu(), y.cpu()), device)
+    learner.learn(last, [(x, y)] * steps, rng)
+    if method != "hnet":  # the VAE learns the task before, the last one with a decoder
+        learner.replay.learn(last - 1, TaskSplit(x.cpu(), y.cpu()), device)
     sync()
     return (time.perf_counter() - began) / steps
 
@@ -79,19 +86,27 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--benchmark", choices=sorted(BENCHMARKS), default="splitmnist")
     args = parser.parse_args()
     device = torch.device(args.device)
-    times: dict[str, list[float]] = {m: [] for m in METHODS}
+    times: dict[tuple[str, bool], list[float]] = {(m, f): [] for m in METHODS
+                                                  for f in (True, False)}
     for _ in range(args.rounds):  # alternate, so drifts of the machine hit all alike
-        for method in METHODS:
-            times[method].append(1e3 * timed_learn(method, args.steps, device))
-    base = statistics.median(times["hnet"])
-    report = {"benchmark": "replay_step", "device": args.device, "cores": os.cpu_count(),
-              "threads": torch.get_num_threads(), "torch": torch.__version__,
-              "rounds": args.rounds, "steps": args.steps}
-    for method, values in times.items():
-        report[method] = {"step_ms": statistics.median(values), "step_ms_spread": summary(values),
-                          "ratio_to_hnet": statistics.median(values) / base}
+        for method, fused in times:
+            times[method, fused].append(
+                1e3 * timed_learn(args.benchmark, method, fused, args.steps, device))
+    median = {key: statistics.median(values) for key, values in times.items()}
+    report = {"benchmark": "replay_step", "sizes": args.benchmark, "device": args.device,
+              "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+              "torch": torch.__version__, "rounds": args.rounds, "steps": args.steps}
+    for method in METHODS:
+        report[method] = {
+            "step_ms": median[method, True], "step_ms_spread": summary(times[method, True]),
+            "ratio_to_hnet": median[method, True] / median["hnet", True],
+            "default_adam": {"step_ms": median[method, False],
+                             "step_ms_spread": summary(times[method, False]),
+                             "ratio_to_hnet": median[method, False] / median["hnet", False]},
+            "fused_speedup": median[method, False] / median[method, True]}
     print(json.dumps(report, indent=2))
 
 

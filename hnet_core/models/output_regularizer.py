@@ -221,8 +221,11 @@ def adam_lookahead(optimizer: torch.optim.Adam, params: Sequence[torch.nn.Parame
                    grads: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     """The step ``ΔΘ`` that ``optimizer`` (Adam) would take on ``params`` for ``grads``.
 
-    Reads the optimizer's moments and step count without changing them; the L2 weight decay of
-    Adam is added to the gradient as ``torch.optim.Adam`` does. Returns detached tensors.
+    Reads the optimizer's moments and step count without changing them, and computes as
+    ``torch.optim.Adam`` does (its single-tensor update, in its order: the L2 weight decay
+    added to the gradient, ``m`` by ``lerp``, ``v`` by ``addcmul``, the bias corrections on
+    the step size and on ``sqrt(v)``), in place on new tensors: eight passes over each
+    parameter. Returns detached tensors.
     """
     group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
     steps = []
@@ -231,12 +234,14 @@ def adam_lookahead(optimizer: torch.optim.Adam, params: Sequence[torch.nn.Parame
         if group.get("amsgrad") or group.get("maximize"):
             raise ValueError("adam_lookahead supports plain Adam only")
         beta1, beta2 = group["betas"]
-        grad = grad + group["weight_decay"] * p if group["weight_decay"] else grad
+        grad = grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else grad
         state = optimizer.state.get(p, {})
         step = float(state["step"]) + 1 if "step" in state else 1.0
-        m = state["exp_avg"] * beta1 + (1 - beta1) * grad if state else (1 - beta1) * grad
-        v = (state["exp_avg_sq"] * beta2 + (1 - beta2) * grad.square() if state
-             else (1 - beta2) * grad.square())
-        m_hat, v_hat = m / (1 - beta1 ** step), v / (1 - beta2 ** step)
-        steps.append(-group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
+        m = (state["exp_avg"].lerp(grad, 1 - beta1) if state
+             else grad.mul(1 - beta1))
+        v = (state["exp_avg_sq"].mul(beta2) if state
+             else torch.zeros_like(grad)).addcmul_(grad, grad, value=1 - beta2)
+        step_size = group["lr"] / (1 - beta1 ** step)
+        denom = v.sqrt_().div_((1 - beta2 ** step) ** 0.5).add_(group["eps"])
+        steps.append(m.div_(denom).mul_(-step_size))
     return steps

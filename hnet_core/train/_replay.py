@@ -42,6 +42,7 @@ from hnet_core.train._learners import (
     DirectLearner,
     HnetLearner,
     ProtectedTraining,
+    adam,
     check_finite,
     task_batches,
 )
@@ -68,7 +69,7 @@ class GenerativeReplay:
         c, r = self.config, self.config.replay
         training = ProtectedTraining(self.vae.hnet, task, list(self.vae.encoder_weights),
                                      r.lr, r.beta, c.lookahead, c.targets,
-                                     c.reg_tasks_per_step)
+                                     c.reg_tasks_per_step, c.fused_adam)
         for step, (x, _) in enumerate(task_batches(split, c, self.generator, device)):
             loss = self.vae.loss(x, task)
             check_finite(loss, task, step)
@@ -159,7 +160,7 @@ class ReplayLearner(DirectLearner):
 
     def learn(self, task: int, batches, rng: random.Random) -> float:
         c = self.config
-        optimizer = torch.optim.Adam(self.params, lr=c.lr)
+        optimizer = adam(self.params, c.lr, c.fused_adam)
         before = [p.detach().clone() for p in self.params] if task else []
         total = 0.0
         for step, (x, y) in enumerate(batches):
@@ -249,7 +250,7 @@ class TaskInferenceLearner(HnetLearner):
 
     def learn(self, task: int, batches, rng: random.Random) -> float:
         training = self.start(task)
-        optimizer = torch.optim.Adam(self.tir_weights, lr=self.config.lr)
+        optimizer = adam(self.tir_weights, self.config.lr, self.config.fused_adam)
         total = 0.0
         for step, (x, y) in enumerate(batches):
             total += self.classifier_step(training, x, y, task, step, rng)

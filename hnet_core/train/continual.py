@@ -82,6 +82,10 @@ class ContinualTrainConfig:
             :data:`hnet_core.models.hypercl.DIRECT_INITS`.
         seed: seeds parameters, batches and subsampling.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+        fused_adam: every Adam in its fused kernel (``torch.optim.Adam(fused=True)``; CPU and
+            CUDA): the authors' update, computed in one pass over each parameter. False:
+            torch's default implementation, a loop of tensor operations per parameter on CPU.
+            Like the device, it changes rounding only.
         replay: the replay VAE of ``hnet_r`` and ``hnet_tir`` (ignored by the others).
         replay_weight: ``w`` in the replay learners' ``(1 - w) L_current + w L_replay``
             (HNET+R's classifier, HNET+TIR's task-inference network); the authors' ``l_rew``
@@ -110,6 +114,7 @@ class ContinualTrainConfig:
     direct_init: str = "he"
     seed: int = 0
     device: str = "auto"
+    fused_adam: bool = True
     replay: ReplayVAEConfig = ReplayVAEConfig()
     replay_weight: float = 0.5
     distill_temperature: float = 2.0
@@ -237,10 +242,11 @@ def compression_ratio(learner) -> float:
 
 def _identity(target_config: TargetNetConfig, hnet_config: HyperMLPConfig,
               config: ContinualTrainConfig, tasks: Sequence[Task]) -> dict:
-    """What a checkpoint must match to be resumed: the configs (the device aside) and the
-    tasks' names and sizes."""
+    """What a checkpoint must match to be resumed: the configs (how they run aside: the device,
+    the fused Adam) and the tasks' names and sizes."""
     train = dataclasses.asdict(config)
     train.pop("device")
+    train.pop("fused_adam")
     return {"target": dataclasses.asdict(target_config), "hnet": dataclasses.asdict(hnet_config),
             "train": train, "tasks": [[t.name, len(t.train), len(t.test)] for t in tasks]}
 
