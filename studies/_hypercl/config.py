@@ -206,7 +206,8 @@ class HyperCLConfig(StudyConfig):
             raise ConfigError(
                 f"chunk_size {self.chunk_size} gives {count} chunks of the {size:,} target "
                 f"weights; neither num_chunks ({self.num_chunks}) nor chunk_counts "
-                f"({', '.join(map(str, self.chunk_counts))}) is that count")
+                f"({', '.join(map(str, self.chunk_counts))}) is that count (to use it: "
+                f"--set num_chunks={count} --set chunk_counts={count})")
 
 
 #: The fields only :func:`search_space` reads: a study that sets these params itself (the

@@ -142,3 +142,21 @@ def test_splitmnist_searches_scenario_and_method_over_5way_tasks(runner, data_di
     matrix = pd.read_parquet(runner.results / "hypercl_splitmnist-smoke" / "acc_matrix.parquet")
     by_trial = matrix.groupby("trial").scenario.first()
     assert sorted(by_trial.tolist()) == [1, 1, 3, 3]
+
+
+def test_the_authors_chunk_size_in_cl2_names_the_count_it_gives():
+    """PermutedMNIST-10's shared head (CL2) leaves 2,036,010 target weights: the authors'
+    chunks of 78000 are 27 there, not the 28 of CL1/CL3. The paper preset moved to CL2 says
+    what to set, and with it the trial's hypernetwork has the authors' chunk size."""
+    from studies._hypercl.trial import trial_configs
+    from studies._runner.config import ConfigError
+
+    paper = load_study("hypercl_pmnist").presets["paper"]
+    with pytest.raises(ConfigError, match="gives 27 chunks .* --set num_chunks=27 --set "
+                                          "chunk_counts=27"):
+        dataclasses.replace(paper, scenario=2, method="hnet_tir", task_inference=True)
+    cl2 = dataclasses.replace(paper, scenario=2, method="hnet_tir", task_inference=True,
+                              num_chunks=27, chunk_counts=(27,))
+    target, hnet, _ = trial_configs(cl2, {}, 0)
+    assert target_size(cl2, "hnet_tir") == 2_036_010
+    assert hnet.chunk_size == 78000 and math.ceil(2_036_010 / hnet.chunk_size) == 27
