@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -119,7 +120,33 @@ def distillation_loss(logits: torch.Tensor, target_logits: torch.Tensor, tempera
     return -(targets * log_probs).sum(1).mean() * temperature ** 2
 
 
-class ReplayLearner(DirectLearner):
+class LearnsWithReplay:
+    """What HNET+R and HNET+TIR share: after the learner is done with a task, the replay model
+    learns it; the diagnostics of replay after each task."""
+
+    replay: GenerativeReplay
+    config: Any
+
+    def replay_accuracy(self, n: int) -> dict[int, float]:
+        raise NotImplementedError
+
+    def consolidate(self, task: int, split, generator: torch.Generator,
+                    device: torch.device) -> None:
+        """The replay model learns the task (the learner is done with it)."""
+        self.replay.learn(task, split, device)
+
+    def diagnostics(self, task: int, last: bool) -> dict[str, float]:
+        """After a task: ``decoder_drift_<j>`` of every learned decoder; after the last,
+        ``replay_acc_<j>`` (the final learner on replay of each task: :meth:`replay_accuracy`
+        of ``eval_batch_size`` samples)."""
+        metrics = {f"decoder_drift_{j}": d for j, d in self.replay.drift().items()}
+        if last:
+            accuracy = self.replay_accuracy(self.config.eval_batch_size)
+            metrics.update({f"replay_acc_{j}": a for j, a in accuracy.items()})
+        return metrics
+
+
+class ReplayLearner(LearnsWithReplay, DirectLearner):
     """HNET+R: the target network learns from the current task and from replay distilled
     from its former self."""
 
@@ -182,11 +209,6 @@ class ReplayLearner(DirectLearner):
         self.after[task] = [p.detach().clone() for p in self.params]
         return total / max(c.iterations, 1)
 
-    def consolidate(self, task: int, split, generator: torch.Generator,
-                    device: torch.device) -> None:
-        """The replay model learns the task (the classifier is done with it)."""
-        self.replay.learn(task, split, device)
-
     @torch.no_grad()
     def replay_accuracy(self, n: int) -> dict[int, float]:
         """For each task ``j`` with a decoder: the share (%) of ``n`` replayed inputs of ``j``
@@ -201,12 +223,8 @@ class ReplayLearner(DirectLearner):
             out[j] = 100.0 * float((now.argmax(1) == then).float().mean())
         return out
 
-    def diagnostics(self, task: int, last: bool) -> dict[str, float]:
-        return replay_diagnostics(self.replay, last, lambda: self.replay_accuracy(
-            self.config.eval_batch_size))
 
-
-class TaskInferenceLearner(HnetLearner):
+class TaskInferenceLearner(LearnsWithReplay, HnetLearner):
     """HNET+TIR: the hypernetwork solves each task; a task-inference network trained on
     replay picks the task at test time."""
 
@@ -262,11 +280,6 @@ class TaskInferenceLearner(HnetLearner):
                 optimizer.step()
         return total / max(self.config.iterations, 1)
 
-    def consolidate(self, task: int, split, generator: torch.Generator,
-                    device: torch.device) -> None:
-        """The replay model learns the task."""
-        self.replay.learn(task, split, device)
-
     @torch.no_grad()
     def infer(self, weights, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The task the task-inference network picks among the seen ones (``weights``), and
@@ -286,16 +299,3 @@ class TaskInferenceLearner(HnetLearner):
             out[j] = 100.0 * float((self.tir(x, self.tir_weights).argmax(1) == j)
                                    .float().mean())
         return out
-
-    def diagnostics(self, task: int, last: bool) -> dict[str, float]:
-        return replay_diagnostics(self.replay, last, lambda: self.replay_accuracy(
-            self.config.eval_batch_size))
-
-
-def replay_diagnostics(replay: GenerativeReplay, last: bool, accuracy) -> dict[str, float]:
-    """After a task: ``decoder_drift_<j>`` of every learned decoder; after the last,
-    ``replay_acc_<j>`` (the final learner on replay of each task: ``accuracy()``)."""
-    metrics = {f"decoder_drift_{j}": d for j, d in replay.drift().items()}
-    if last:
-        metrics.update({f"replay_acc_{j}": a for j, a in accuracy().items()})
-    return metrics
