@@ -77,58 +77,43 @@ def _complete_trials(shared: Path) -> int:
     return int((trials.state == "COMPLETE").sum()) if "state" in trials else 0
 
 
-def test_a_requeued_job_continues_the_study_and_runs_each_trial_once(slurm, tmp_path):
-    submitted = _submit(tmp_path, "--n-trials 8 --set epochs=10 --set sleep_s=0.4")
+def _stop_once_then_finish(shared: Path, *stop: str) -> str:
+    """Submit an 8-trial study, run ``stop`` with the job's id once 2 trials are done, and
+    check the job ran twice and its second run finished the study, each trial once; the job's
+    log."""
+    submitted = _submit(shared, "--n-trials 8 --set epochs=10 --set sleep_s=0.4")
     assert submitted.returncode == 0, submitted.stderr
     job = submitted.stdout.strip().split(";")[0]
     deadline = time.monotonic() + 240
-    while _complete_trials(tmp_path) < 2:
+    while _complete_trials(shared) < 2:
         assert time.monotonic() < deadline, "fewer than 2 trials completed within 240 s"
         time.sleep(0.5)
-    requeue = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
-    assert requeue.returncode == 0, requeue.stderr
+    stopped_job = subprocess.run([*stop, job], capture_output=True, text=True)
+    assert stopped_job.returncode == 0, stopped_job.stderr
     deadline = time.monotonic() + 480
     while _job_state(job) != ("COMPLETED", 1):
         assert time.monotonic() < deadline, f"job {job}: {_job_state(job)} after 480 s"
         time.sleep(2)
-    log = (tmp_path / f"job-{job}.out").read_text()
+    log = (shared / f"job-{job}.out").read_text()
     assert "(restart 1)" in log and "Traceback" not in log, log
-    trials = pd.read_parquet(tmp_path / "results" / "synthetic-smoke" / "trials.parquet")
+    trials = pd.read_parquet(shared / "results" / "synthetic-smoke" / "trials.parquet")
     assert trials.trial.is_unique and (trials.state == "COMPLETE").sum() == 8, log
     stopped = trials[trials.state == "FAIL"]
-    assert len(stopped) >= 1, log  # the trials running when the job was requeued
+    assert len(stopped) >= 1, log  # the trials running when the job was stopped
     assert (stopped.error == "stopped by SIGTERM; queued again for the next run").all(), (
         stopped.error.tolist(), log)
     assert set(stopped.param_x) <= set(trials[trials.state == "COMPLETE"].param_x)
     assert _ray_of_job(job) == []
+    return log
 
+
+def test_a_requeued_job_continues_the_study_and_runs_each_trial_once(slurm, tmp_path):
+    _stop_once_then_finish(tmp_path, "scontrol", "requeue")
 
 
 def test_the_time_limit_warning_requeues_the_job_which_finishes_the_study(slurm, tmp_path):
     """``--signal=B:USR1@180``: SLURM's warning before the time limit, sent here at once with
     ``scancel --signal=USR1 --batch`` (to the job's script, as ``B:`` does); the script stops
     the driver cleanly and requeues the job itself, and the next run finishes the study."""
-    submitted = _submit(tmp_path, "--n-trials 8 --set epochs=10 --set sleep_s=0.4")
-    assert submitted.returncode == 0, submitted.stderr
-    job = submitted.stdout.strip().split(";")[0]
-    deadline = time.monotonic() + 240
-    while _complete_trials(tmp_path) < 2:
-        assert time.monotonic() < deadline, "fewer than 2 trials completed within 240 s"
-        time.sleep(0.5)
-    warned = subprocess.run(["scancel", "--signal=USR1", "--batch", job], capture_output=True,
-                            text=True)
-    assert warned.returncode == 0, warned.stderr
-    deadline = time.monotonic() + 480
-    while _job_state(job) != ("COMPLETED", 1):
-        assert time.monotonic() < deadline, f"job {job}: {_job_state(job)} after 480 s"
-        time.sleep(2)
-    log = (tmp_path / f"job-{job}.out").read_text()
-    assert "(restart 1)" in log and "Traceback" not in log, log
+    log = _stop_once_then_finish(tmp_path, "scancel", "--signal=USR1", "--batch")
     assert "the driver exited with 143" in log, log  # the first run, stopped by the warning
-    trials = pd.read_parquet(tmp_path / "results" / "synthetic-smoke" / "trials.parquet")
-    assert trials.trial.is_unique and (trials.state == "COMPLETE").sum() == 8, log
-    stopped = trials[trials.state == "FAIL"]
-    assert len(stopped) >= 1, log
-    assert (stopped.error == "stopped by SIGTERM; queued again for the next run").all(), (
-        stopped.error.tolist(), log)
-    assert _ray_of_job(job) == []
